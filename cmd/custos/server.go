@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/custoskms/custos/internal/server"
+)
+
+func runServer(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:4599", "address to listen on")
+	data := fs.String("data", "./custos-data", "data folder (created on first start)")
+	account := fs.String("account-id", server.DefaultAccountID, "the account id served")
+	regions := fs.String("regions", "", "comma-separated regions to serve (default: any well-formed region in the SigV4 scope)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate generated at start")
+	akid := fs.String("root-access-key-id", envOr("CUSTOS_ROOT_ACCESS_KEY_ID", ""), "pin the account root's access key id (env CUSTOS_ROOT_ACCESS_KEY_ID)")
+	secret := fs.String("root-secret-access-key", envOr("CUSTOS_ROOT_SECRET_ACCESS_KEY", ""), "pin the account root's secret access key (env CUSTOS_ROOT_SECRET_ACCESS_KEY)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "custos server: bad --log-level %q\n", *logLevel)
+		return errUsage
+	}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	case "json":
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	default:
+		fmt.Fprintf(stderr, "custos server: bad --log-format %q\n", *logFormat)
+		return errUsage
+	}
+	log := slog.New(handler)
+	if (*akid == "") != (*secret == "") {
+		fmt.Fprintln(stderr, "custos server: --root-access-key-id and --root-secret-access-key go together")
+		return errUsage
+	}
+	cfg := server.Config{
+		DataDir:         *data,
+		AccountID:       *account,
+		RootAccessKeyID: *akid,
+		RootSecretKey:   *secret,
+		TLSCert:         *tlsCert,
+		TLSKey:          *tlsKey,
+		TLSSelfSigned:   *selfSigned,
+		Logger:          log,
+	}
+	if *regions != "" {
+		for _, r := range strings.Split(*regions, ",") {
+			cfg.Regions = append(cfg.Regions, strings.TrimSpace(r))
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(*listen); err != nil {
+		srv.Close(context.Background())
+		return err
+	}
+	endpoint := srv.Endpoint()
+	region := "us-east-1"
+	if len(cfg.Regions) > 0 {
+		region = cfg.Regions[0]
+	}
+	fmt.Fprintf(stdout, "Custos %s serving the AWS KMS API on %s\n", version, endpoint)
+	fmt.Fprintf(stdout, "  account:     %s\n", *account)
+	fmt.Fprintf(stdout, "  data:        %s\n", *data)
+	fmt.Fprintf(stdout, "  credentials: %s (profile custos)\n", srv.CredentialsFile())
+	if fp := srv.TLSFingerprint(); fp != "" {
+		fmt.Fprintf(stdout, "  TLS SHA-256 fingerprint: %s\n", fp)
+	}
+	extra := ""
+	if srv.TLSFingerprint() != "" && *tlsCert == "" {
+		extra = " --no-verify-ssl"
+	}
+	fmt.Fprintln(stdout, "Try:")
+	fmt.Fprintf(stdout, "  AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=custos aws kms create-key --endpoint-url %s --region %s%s\n",
+		srv.CredentialsFile(), endpoint, region, extra)
+
+	<-ctx.Done()
+	stop()
+	log.Info("custos: shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Close(shutdown)
+}

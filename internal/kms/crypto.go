@@ -1,0 +1,416 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/custoskms/custos/internal/awsproto"
+	"github.com/custoskms/custos/internal/keyring"
+)
+
+var encryptionAlgorithms = []string{"SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"}
+
+// Recipient is a Nitro Enclaves attestation target.
+type Recipient struct {
+	KeyEncryptionAlgorithm string
+	AttestationDocument    []byte
+}
+
+func errDryRun() error {
+	return awsproto.Errorf("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+}
+
+func errRecipient() error {
+	return awsproto.Errorf("UnsupportedOperationException", "Recipient attestation documents are not supported by this server.")
+}
+
+func errInvalidCiphertext() error {
+	return awsproto.Errorf("InvalidCiphertextException", "")
+}
+
+// usable checks what every symmetric cryptographic operation on key k needs:
+// permission, a usable state, ENCRYPT_DECRYPT usage and an algorithm the
+// key supports.
+func (s *Service) usable(ctx context.Context, c *Caller, k *liveKey, action, op, algorithm string, ec map[string]string) error {
+	if err := s.authorize(ctx, c, action, &k.meta, ec); err != nil {
+		return err
+	}
+	if err := checkState(&k.meta, useCrypto); err != nil {
+		return err
+	}
+	if k.meta.KeyUsage != UsageEncryptDecrypt {
+		return awsproto.Errorf("InvalidKeyUsageException", "%s key usage is %s which is not valid for %s.", k.meta.ARN, k.meta.KeyUsage, op)
+	}
+	if algorithm != "" && algorithm != AlgSymmetricDefault {
+		return awsproto.Errorf("InvalidKeyUsageException", "Algorithm %s is incompatible with key spec %s.", algorithm, k.meta.KeySpec)
+	}
+	if k.current == nil {
+		return s.internal(op, errors.New("kms: key has no current material"))
+	}
+	return nil
+}
+
+// EncryptInput is Encrypt's request.
+type EncryptInput struct {
+	KeyId               *string
+	Plaintext           []byte
+	EncryptionContext   map[string]string
+	GrantTokens         []string
+	EncryptionAlgorithm string
+	DryRun              bool
+}
+
+// EncryptOutput is Encrypt's reply.
+type EncryptOutput struct {
+	CiphertextBlob      []byte
+	KeyId               string
+	EncryptionAlgorithm string
+}
+
+// Encrypt encrypts up to 4 KiB under a symmetric key.
+func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*EncryptOutput, error) {
+	var v awsproto.Validation
+	validateKeyID(&v, "keyId", in.KeyId)
+	if in.Plaintext == nil {
+		v.Add(awsproto.Null, "plaintext", "Member must not be null")
+	} else {
+		v.BlobLength(in.Plaintext, "plaintext", 1, 4096)
+	}
+	v.Enum(in.EncryptionAlgorithm, "encryptionAlgorithm", encryptionAlgorithms...)
+	validateGrantTokens(&v, in.GrantTokens)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	k, err := s.key(ctx, c, *in.KeyId, withAlias)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.usable(ctx, c, k, "kms:Encrypt", "Encrypt", in.EncryptionAlgorithm, in.EncryptionContext); err != nil {
+		return nil, err
+	}
+	if in.DryRun {
+		return nil, errDryRun()
+	}
+	blob, err := k.current.Seal(s.rand, in.Plaintext, in.EncryptionContext)
+	if err != nil {
+		return nil, s.internal("Encrypt", err)
+	}
+	return &EncryptOutput{CiphertextBlob: blob, KeyId: k.meta.ARN, EncryptionAlgorithm: AlgSymmetricDefault}, nil
+}
+
+// DecryptInput is Decrypt's request.
+type DecryptInput struct {
+	CiphertextBlob      []byte
+	EncryptionContext   map[string]string
+	GrantTokens         []string
+	KeyId               *string
+	EncryptionAlgorithm string
+	Recipient           *Recipient
+	DryRun              bool
+	DryRunModifiers     []string
+}
+
+// DecryptOutput is Decrypt's reply.
+type DecryptOutput struct {
+	KeyId               string
+	Plaintext           []byte
+	EncryptionAlgorithm string
+	KeyMaterialId       string
+}
+
+// source finds the key and material that made blob and checks that the
+// caller may use it for action. keyID, when set, must name that key.
+func (s *Service) source(ctx context.Context, c *Caller, op, action string, blob []byte, ec map[string]string, keyID *string, algorithm string) (*liveKey, *keyring.Symmetric, error) {
+	var named keyRef
+	if keyID != nil {
+		var err error
+		if named, err = s.refOf(ctx, c, *keyID, withAlias); err != nil {
+			return nil, nil, err
+		}
+	}
+	h, err := keyring.ParseCiphertext(blob)
+	if err != nil {
+		return nil, nil, errInvalidCiphertext()
+	}
+	account, id, ok := strings.Cut(h.KeyID, "/")
+	if !ok || !isAccountID(account) || !isKeyID(id) {
+		return nil, nil, errInvalidCiphertext()
+	}
+	ref := keyRef{account, c.Region, id}
+	if keyID != nil && named != ref {
+		return nil, nil, awsproto.Errorf("IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.")
+	}
+	k, err := s.keyByRef(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.usable(ctx, c, k, action, op, algorithm, ec); err != nil {
+		return nil, nil, err
+	}
+	m := k.materials[h.MaterialID]
+	if m == nil {
+		return nil, nil, errInvalidCiphertext()
+	}
+	return k, m, nil
+}
+
+func open(m *keyring.Symmetric, blob []byte, ec map[string]string) ([]byte, error) {
+	pt, err := m.Open(blob, ec)
+	if err != nil {
+		return nil, errInvalidCiphertext()
+	}
+	return pt, nil
+}
+
+func validateDryRunModifiers(v *awsproto.Validation, mods []string) bool {
+	ignore := false
+	for _, m := range mods {
+		v.Enum(m, "dryRunModifiers", "IGNORE_CIPHERTEXT")
+		ignore = ignore || m == "IGNORE_CIPHERTEXT"
+	}
+	return ignore
+}
+
+// Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or
+// ReEncrypt. The blob names its key, so KeyId is optional.
+func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*DecryptOutput, error) {
+	var v awsproto.Validation
+	if in.CiphertextBlob == nil {
+		v.Add(awsproto.Null, "ciphertextBlob", "Member must not be null")
+	} else {
+		v.BlobLength(in.CiphertextBlob, "ciphertextBlob", 1, 6144)
+	}
+	if in.KeyId != nil {
+		v.Length(*in.KeyId, "keyId", 1, 2048)
+	}
+	v.Enum(in.EncryptionAlgorithm, "encryptionAlgorithm", encryptionAlgorithms...)
+	validateGrantTokens(&v, in.GrantTokens)
+	ignore := validateDryRunModifiers(&v, in.DryRunModifiers)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if in.Recipient != nil {
+		return nil, errRecipient()
+	}
+	k, m, err := s.source(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm)
+	if err != nil {
+		return nil, err
+	}
+	if in.DryRun && ignore {
+		return nil, errDryRun()
+	}
+	pt, err := open(m, in.CiphertextBlob, in.EncryptionContext)
+	if err != nil {
+		return nil, err
+	}
+	if in.DryRun {
+		return nil, errDryRun()
+	}
+	return &DecryptOutput{KeyId: k.meta.ARN, Plaintext: pt, EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: m.MaterialID()}, nil
+}
+
+// ReEncryptInput is ReEncrypt's request.
+type ReEncryptInput struct {
+	CiphertextBlob                 []byte
+	SourceEncryptionContext        map[string]string
+	SourceKeyId                    *string
+	DestinationKeyId               *string
+	DestinationEncryptionContext   map[string]string
+	SourceEncryptionAlgorithm      string
+	DestinationEncryptionAlgorithm string
+	GrantTokens                    []string
+	DryRun                         bool
+	DryRunModifiers                []string
+}
+
+// ReEncryptOutput is ReEncrypt's reply.
+type ReEncryptOutput struct {
+	CiphertextBlob                 []byte
+	SourceKeyId                    string
+	KeyId                          string
+	SourceEncryptionAlgorithm      string
+	DestinationEncryptionAlgorithm string
+	SourceKeyMaterialId            string
+	DestinationKeyMaterialId       string
+}
+
+// ReEncrypt decrypts a ciphertext and encrypts the plaintext under another
+// key (or the same one) without the plaintext leaving the service.
+func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) (*ReEncryptOutput, error) {
+	var v awsproto.Validation
+	if in.CiphertextBlob == nil {
+		v.Add(awsproto.Null, "ciphertextBlob", "Member must not be null")
+	} else {
+		v.BlobLength(in.CiphertextBlob, "ciphertextBlob", 1, 6144)
+	}
+	validateKeyID(&v, "destinationKeyId", in.DestinationKeyId)
+	if in.SourceKeyId != nil {
+		v.Length(*in.SourceKeyId, "sourceKeyId", 1, 2048)
+	}
+	v.Enum(in.SourceEncryptionAlgorithm, "sourceEncryptionAlgorithm", encryptionAlgorithms...)
+	v.Enum(in.DestinationEncryptionAlgorithm, "destinationEncryptionAlgorithm", encryptionAlgorithms...)
+	validateGrantTokens(&v, in.GrantTokens)
+	ignore := validateDryRunModifiers(&v, in.DryRunModifiers)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	dst, err := s.key(ctx, c, *in.DestinationKeyId, withAlias)
+	if err != nil {
+		return nil, err
+	}
+	src, srcMaterial, err := s.source(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.usable(ctx, c, dst, "kms:ReEncryptTo", "ReEncrypt", in.DestinationEncryptionAlgorithm, in.DestinationEncryptionContext); err != nil {
+		return nil, err
+	}
+	if in.DryRun && ignore {
+		return nil, errDryRun()
+	}
+	pt, err := open(srcMaterial, in.CiphertextBlob, in.SourceEncryptionContext)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pt)
+	if in.DryRun {
+		return nil, errDryRun()
+	}
+	blob, err := dst.current.Seal(s.rand, pt, in.DestinationEncryptionContext)
+	if err != nil {
+		return nil, s.internal("ReEncrypt", err)
+	}
+	return &ReEncryptOutput{
+		CiphertextBlob:                 blob,
+		SourceKeyId:                    src.meta.ARN,
+		KeyId:                          dst.meta.ARN,
+		SourceEncryptionAlgorithm:      AlgSymmetricDefault,
+		DestinationEncryptionAlgorithm: AlgSymmetricDefault,
+		SourceKeyMaterialId:            srcMaterial.MaterialID(),
+		DestinationKeyMaterialId:       dst.current.MaterialID(),
+	}, nil
+}
+
+// GenerateDataKeyInput is the request of GenerateDataKey and
+// GenerateDataKeyWithoutPlaintext.
+type GenerateDataKeyInput struct {
+	KeyId             *string
+	EncryptionContext map[string]string
+	NumberOfBytes     *int64
+	KeySpec           string
+	GrantTokens       []string
+	Recipient         *Recipient
+	DryRun            bool
+}
+
+// GenerateDataKeyOutput is GenerateDataKey's reply; Plaintext is left out by
+// GenerateDataKeyWithoutPlaintext.
+type GenerateDataKeyOutput struct {
+	CiphertextBlob []byte
+	Plaintext      []byte `json:",omitempty"`
+	KeyId          string
+	KeyMaterialId  string
+}
+
+// GenerateDataKey returns a new data key in plaintext and encrypted under a
+// symmetric key.
+func (s *Service) GenerateDataKey(ctx context.Context, c *Caller, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	return s.generateDataKey(ctx, c, in, "GenerateDataKey", true)
+}
+
+// GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext.
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c *Caller, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	return s.generateDataKey(ctx, c, in, "GenerateDataKeyWithoutPlaintext", false)
+}
+
+func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDataKeyInput, op string, withPlaintext bool) (*GenerateDataKeyOutput, error) {
+	var v awsproto.Validation
+	validateKeyID(&v, "keyId", in.KeyId)
+	v.Enum(in.KeySpec, "keySpec", "AES_256", "AES_128")
+	if in.NumberOfBytes != nil {
+		v.Range(*in.NumberOfBytes, "numberOfBytes", 1, 1024)
+	}
+	validateGrantTokens(&v, in.GrantTokens)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if (in.NumberOfBytes == nil) == (in.KeySpec == "") {
+		return nil, awsproto.Errorf("ValidationException", "Please specify either number of bytes or key spec.")
+	}
+	if in.Recipient != nil {
+		return nil, errRecipient()
+	}
+	n := 32
+	switch {
+	case in.NumberOfBytes != nil:
+		n = int(*in.NumberOfBytes)
+	case in.KeySpec == "AES_128":
+		n = 16
+	}
+	k, err := s.key(ctx, c, *in.KeyId, withAlias)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.usable(ctx, c, k, "kms:"+op, op, "", in.EncryptionContext); err != nil {
+		return nil, err
+	}
+	if in.DryRun {
+		return nil, errDryRun()
+	}
+	pt := make([]byte, n)
+	if _, err := readFull(s.rand, pt); err != nil {
+		return nil, s.internal(op, err)
+	}
+	blob, err := k.current.Seal(s.rand, pt, in.EncryptionContext)
+	if err != nil {
+		return nil, s.internal(op, err)
+	}
+	out := &GenerateDataKeyOutput{CiphertextBlob: blob, KeyId: k.meta.ARN, KeyMaterialId: k.current.MaterialID()}
+	if withPlaintext {
+		out.Plaintext = pt
+	}
+	return out, nil
+}
+
+// GenerateRandomInput is GenerateRandom's request.
+type GenerateRandomInput struct {
+	NumberOfBytes    *int64
+	CustomKeyStoreId string
+	Recipient        *Recipient
+}
+
+// GenerateRandomOutput is GenerateRandom's reply.
+type GenerateRandomOutput struct {
+	Plaintext []byte
+}
+
+// GenerateRandom returns random bytes.
+func (s *Service) GenerateRandom(ctx context.Context, c *Caller, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+	if in.NumberOfBytes == nil {
+		return nil, awsproto.Errorf("ValidationException", "NumberOfBytes is required.")
+	}
+	var v awsproto.Validation
+	v.Range(*in.NumberOfBytes, "numberOfBytes", 1, 1024)
+	v.Length(in.CustomKeyStoreId, "customKeyStoreId", 0, 64)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if in.Recipient != nil {
+		return nil, errRecipient()
+	}
+	if err := s.authorize(ctx, c, "kms:GenerateRandom", nil, nil); err != nil {
+		return nil, err
+	}
+	if in.CustomKeyStoreId != "" {
+		return nil, awsproto.Errorf("CustomKeyStoreNotFoundException", "Custom key store %s is not found.", in.CustomKeyStoreId)
+	}
+	b := make([]byte, *in.NumberOfBytes)
+	if _, err := readFull(s.rand, b); err != nil {
+		return nil, s.internal("GenerateRandom", err)
+	}
+	return &GenerateRandomOutput{Plaintext: b}, nil
+}
+
+func readFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }
