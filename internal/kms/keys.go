@@ -99,10 +99,10 @@ type KeyMetadata struct {
 	KeyManager                  string
 	CustomerMasterKeySpec       string
 	KeySpec                     string
-	EncryptionAlgorithms        []string                  `json:",omitempty"`
-	SigningAlgorithms           []string                  `json:",omitempty"`
-	MacAlgorithms               []string                  `json:",omitempty"`
-	KeyAgreementAlgorithms      []string                  `json:",omitempty"`
+	EncryptionAlgorithms        []string `json:",omitempty"`
+	SigningAlgorithms           []string `json:",omitempty"`
+	MacAlgorithms               []string `json:",omitempty"`
+	KeyAgreementAlgorithms      []string `json:",omitempty"`
 	MultiRegion                 bool
 	MultiRegionConfiguration    *MultiRegionConfiguration `json:",omitempty"`
 	PendingDeletionWindowInDays int                       `json:",omitzero"`

@@ -47,14 +47,14 @@ type Config struct {
 
 // Service serves the KMS operations. It is safe for concurrent use.
 type Service struct {
-	store  store.Store
-	root   *keyring.Root
-	rand   io.Reader
-	now    func() time.Time
-	authz  Authorizer
-	log    *slog.Logger
-	keys   *keyCache
-	mu     sync.Mutex // serializes the deletion sweep
+	store store.Store
+	root  *keyring.Root
+	rand  io.Reader
+	now   func() time.Time
+	authz Authorizer
+	log   *slog.Logger
+	keys  *keyCache
+	mu    sync.Mutex // serializes the deletion sweep
 }
 
 // New returns a Service.

@@ -294,4 +294,3 @@ func fingerprint(der []byte) string {
 	}
 	return b.String()
 }
-
