@@ -87,6 +87,19 @@ type Alias struct {
 	CreatedAt, UpdatedAt time.Time
 }
 
+// Document is a JSON document of one kind in one account: the entities
+// whose shape belongs to the package that owns them (IAM users, roles,
+// groups, policies and sessions; Organizations). The store keeps Body as
+// given and never interprets it.
+type Document struct {
+	Kind      string // e.g. "iam/user"
+	AccountID string
+	Name      string // unique within kind and account
+	Body      []byte
+	Version   int64 // set by the store: 1 on insert, +1 on every UpdateDocument
+	UpdatedAt time.Time
+}
+
 // Tag is one resource tag of a key.
 type Tag struct{ Key, Value string }
 
@@ -156,6 +169,23 @@ type Tx interface {
 	// "PendingDeletion" and a non-zero DeletionDate <= due, ordered by
 	// DeletionDate then ARN, at most limit.
 	KeysPendingDeletion(due time.Time, limit int) ([]Key, error)
+	// GetDocument returns a document, or ErrNotFound.
+	GetDocument(kind, accountID, name string) (Document, error)
+	// InsertDocument stores a new document with Version 1, or returns
+	// ErrExists.
+	InsertDocument(d Document) error
+	// UpdateDocument replaces Body and UpdatedAt of an existing document. It
+	// returns ErrNotFound if there is none and ErrConflict if d.Version is
+	// not the stored version; on success it returns the stored document.
+	UpdateDocument(d Document) (Document, error)
+	// DeleteDocument deletes a document, or returns ErrNotFound.
+	DeleteDocument(kind, accountID, name string) error
+	// ListDocuments returns the documents of one kind in one account ordered
+	// by name, those with Name > after, at most limit. An empty accountID
+	// lists every account's documents of that kind, ordered by account then
+	// name (after is then ignored).
+	ListDocuments(kind, accountID, after string, limit int) ([]Document, error)
+
 	// KeysDueForRotation returns keys of any account and Region with State
 	// "Enabled", RotationEnabled and a non-zero NextRotation <= due, ordered
 	// by NextRotation then ARN, at most limit.

@@ -88,6 +88,18 @@ CREATE TABLE credentials (
 ) STRICT;
 CREATE INDEX credentials_by_account ON credentials (account_id, access_key_id);
 `,
+	// 2: documents (IAM, STS and Organizations entities).
+	`
+CREATE TABLE documents (
+	kind       TEXT    NOT NULL,
+	account_id TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	body       BLOB    NOT NULL,
+	version    INTEGER NOT NULL,
+	updated_at INTEGER,
+	PRIMARY KEY (kind, account_id, name)
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // migrate brings the database to the newest schema version, applying each

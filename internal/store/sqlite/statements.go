@@ -21,6 +21,7 @@ var statements = []string{
 	qGetAlias, qInsertAlias, qUpdateAlias, qDeleteAlias, qListAliases, qListAliasesByTarget, qCountAliases,
 	qTags, qPutTag, qDeleteTag,
 	qGetAccount, qInsertAccount,
+	qGetDocument, qInsertDocument, qUpdateDocument, qDeleteDocument, qListDocuments, qListAllDocuments,
 	qGetCredential, qInsertCredential, qUpdateCredential, qDeleteCredential, qListCredentials,
 }
 

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListKeys", testListKeys},
 		{"KeysPendingDeletion", testKeysPendingDeletion},
 		{"KeysDueForRotation", testKeysDueForRotation},
+		{"Documents", testDocuments},
 		{"Materials", testMaterials},
 		{"Aliases", testAliases},
 		{"ListAliases", testListAliases},
