@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -70,12 +69,7 @@ func WriteJSONError(w http.ResponseWriter, requestID string, e *Error) {
 }
 
 func writeJSONBody(w http.ResponseWriter, requestID string, status int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = []string{ContentTypeJSON}
-	h["X-Amzn-Requestid"] = []string{requestID}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(status)
-	w.Write(body)
+	writeBody(w, requestID, ContentTypeJSON, status, body)
 }
 
 // Time is a timestamp that travels as epoch seconds (a JSON number with

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custoskms/custos/internal/awsproto"
+	"github.com/custoskms/custos/internal/caller"
 	"github.com/custoskms/custos/internal/keyring"
 	"github.com/custoskms/custos/internal/store"
 )
@@ -22,18 +23,8 @@ import (
 // Partition is the ARN partition of every resource Custos serves.
 const Partition = "aws"
 
-// Caller is the authenticated principal of a request, with the facts of the
-// request that authorization and audit need.
-type Caller struct {
-	AccountID   string // the principal's account
-	ARN         string // e.g. arn:aws:iam::111122223333:root
-	Type        string // "Root", "IAMUser", "AssumedRole"
-	UserID      string // principalId
-	AccessKeyID string
-	Region      string // the SigV4 scope region: the region the request is served in
-	SourceIP    string
-	Secure      bool // arrived over TLS
-}
+// Caller is the authenticated principal of a request.
+type Caller = caller.Caller
 
 // Config wires a Service.
 type Config struct {

@@ -8,11 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/custoskms/custos/internal/awsproto"
+	"github.com/custoskms/custos/internal/caller"
 	"github.com/custoskms/custos/internal/iam"
 	"github.com/custoskms/custos/internal/kms"
 	"github.com/custoskms/custos/internal/sigv4"
@@ -95,25 +98,131 @@ func releaseBody(bp *[]byte) {
 	bodyPool.Put(bp)
 }
 
-// serveAPI serves one JSON 1.1 request: read, authenticate, dispatch,
-// reply.
+// Operation is one operation of a JSON 1.1 API.
+type Operation struct {
+	Name    string
+	MaxBody int64
+	Call    func(ctx context.Context, c *caller.Caller, body []byte) (any, error)
+}
+
+// jsonAPI is a JSON 1.1 API served on the endpoint, found by the prefix of
+// X-Amz-Target.
+type jsonAPI struct {
+	service   string // the SigV4 scope service its requests are signed for
+	operation func(name string) (Operation, bool)
+}
+
+// queryAPI is a Query-protocol API (form in, XML out), found by the SigV4
+// scope service of the request.
+type queryAPI struct {
+	namespace string // the XML namespace of its replies
+	call      func(ctx context.Context, c *caller.Caller, action string, form url.Values) (any, error)
+}
+
+// routes names the APIs served on the endpoint.
+func (s *Server) routes() {
+	s.jsonAPIs = map[string]jsonAPI{
+		"TrentService": {service: "kms", operation: func(name string) (Operation, bool) {
+			op, ok := kms.LookupOperation(name)
+			if !ok {
+				return Operation{}, false
+			}
+			return Operation{Name: op.Name, MaxBody: op.MaxBody, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
+				return s.kms.Call(ctx, op, c, body)
+			}}, true
+		}},
+	}
+	s.queryAPIs = map[string]queryAPI{}
+}
+
+// services lists the SigV4 scope services the endpoint accepts.
+func (s *Server) services() []string {
+	out := []string{}
+	for _, api := range s.jsonAPIs {
+		if !slices.Contains(out, api.service) {
+			out = append(out, api.service)
+		}
+	}
+	for svc := range s.queryAPIs {
+		out = append(out, svc)
+	}
+	slices.Sort(out)
+	// kms first: the verifier names the first service in its messages.
+	if i := slices.Index(out, "kms"); i > 0 {
+		out[0], out[i] = out[i], out[0]
+	}
+	return out
+}
+
+// serveAPI serves one AWS API request: read, authenticate, dispatch, reply.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := newRequestID()
-	service, opName, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-	var op *kms.Operation
-	if service == "TrentService" {
-		op, _ = kms.LookupOperation(opName)
-	}
+	target := r.Header.Get("X-Amz-Target")
+	query := target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+
+	var (
+		api   jsonAPI
+		op    Operation
+		found bool
+	)
 	metric, limit := "Unknown", int64(defaultMaxBody)
-	if op != nil {
-		metric, limit = op.Name, op.MaxBody
+	if query {
+		limit = queryMaxBody
+	} else {
+		prefix, name, _ := strings.Cut(target, ".")
+		if api, found = s.jsonAPIs[prefix]; found {
+			if op, found = api.operation(name); found {
+				metric, limit = op.Name, op.MaxBody
+			}
+		}
+	}
+
+	var (
+		out       any
+		err       error
+		namespace string
+	)
+	bp, err := readBody(r, limit)
+	if err == nil {
+		body := *bp
+		var c *caller.Caller
+		var scope string
+		c, scope, err = s.authenticate(r, body)
+		switch {
+		case err != nil:
+		case query:
+			var qa queryAPI
+			if qa, found = s.queryAPIs[scope]; !found {
+				err = &awsproto.Error{Code: "UnknownOperationException", Status: http.StatusBadRequest}
+				break
+			}
+			namespace = qa.namespace
+			var form url.Values
+			if form, err = url.ParseQuery(string(body)); err != nil {
+				err = awsproto.Errorf("MalformedQueryString", "The request body is not a valid form.")
+				break
+			}
+			action := form.Get("Action")
+			metric = scope + ":" + action
+			out, err = qa.call(r.Context(), c, action, form)
+		case !found:
+			err = &awsproto.Error{Code: "UnknownOperationException", Status: http.StatusBadRequest}
+		case scope != api.service:
+			err = awsproto.Errorf("InvalidSignatureException", "Credential should be scoped to correct service: '%s'. ", api.service)
+		default:
+			out, err = op.Call(r.Context(), c, body)
+		}
+		releaseBody(bp)
 	}
 
 	code := ""
-	out, err := s.call(r, op, limit)
 	if err == nil {
-		err = awsproto.WriteJSON(w, reqID, out)
+		if query {
+			err = awsproto.WriteXML(w, reqID, out)
+		} else {
+			err = awsproto.WriteJSON(w, reqID, out)
+		}
 		if err != nil {
 			s.log.Error("server: encode reply", "op", metric, "err", err)
 			err = awsproto.Internal()
@@ -126,71 +235,62 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			e = awsproto.Internal()
 		}
 		code = e.Code
-		awsproto.WriteJSONError(w, reqID, e)
+		if query {
+			awsproto.WriteXMLError(w, reqID, namespace, e)
+		} else {
+			awsproto.WriteJSONError(w, reqID, e)
+		}
 	}
 	s.metrics.observe(metric, code, time.Since(start))
 }
 
-func (s *Server) call(r *http.Request, op *kms.Operation, limit int64) (any, error) {
-	bp, err := readBody(r, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer releaseBody(bp)
-	body := *bp
-	caller, err := s.authenticate(r, body)
-	if err != nil {
-		return nil, err
-	}
-	if op == nil {
-		return nil, &awsproto.Error{Code: "UnknownOperationException", Status: http.StatusBadRequest}
-	}
-	return s.kms.Call(r.Context(), op, caller, body)
-}
+// queryMaxBody bounds a Query-protocol request: policy documents of up to
+// 131,072 characters, URL-encoded.
+const queryMaxBody = 1 << 20
 
 // authenticate verifies the request's SigV4 signature and returns the
-// caller it proves.
-func (s *Server) authenticate(r *http.Request, body []byte) (*kms.Caller, error) {
+// caller it proves and the scope service it was signed for.
+func (s *Server) authenticate(r *http.Request, body []byte) (*caller.Caller, string, error) {
 	// Load the access key first, so that a store failure is an internal
 	// error rather than an unknown key.
 	if id := accessKeyIDOf(r.Header.Get("Authorization")); id != "" {
 		if _, _, _, err := s.dir.Lookup(r.Context(), id); err != nil {
 			if errors.Is(err, context.Canceled) {
-				return nil, awsproto.Errorf("DependencyTimeoutException", "The request timed out.")
+				return nil, "", awsproto.Errorf("DependencyTimeoutException", "The request timed out.")
 			}
 			s.log.Error("server: credential lookup", "err", err)
-			return nil, awsproto.Internal()
+			return nil, "", awsproto.Internal()
 		}
 	}
 	res, err := s.verifier.Verify(r, body)
 	if err != nil {
 		var se *sigv4.Error
 		if errors.As(err, &se) {
-			return nil, awsproto.Errorf(se.Code, "%s", se.Message)
+			return nil, "", awsproto.Errorf(se.Code, "%s", se.Message)
 		}
-		return nil, err
+		return nil, "", err
 	}
 	if s.regions != nil && !s.regions[res.Region] {
-		return nil, awsproto.Errorf("InvalidSignatureException", "Credential should be scoped to a valid region. ")
+		return nil, "", awsproto.Errorf("InvalidSignatureException", "Credential should be scoped to a valid region. ")
 	}
 	_, p, ok, err := s.dir.Lookup(r.Context(), res.AccessKeyID)
 	if err != nil || !ok {
-		return nil, awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+		return nil, "", awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
 	}
 	if res.SecurityToken != "" {
 		// Long-term credentials carry no session token; temporary
 		// credentials are not issued yet.
-		return nil, awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+		return nil, "", awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
 	}
-	return callerOf(p, res.Region, r), nil
+	return callerOf(p, res.Region, r), res.Service, nil
 }
 
-func callerOf(p iam.Principal, region string, r *http.Request) *kms.Caller {
+func callerOf(p iam.Principal, region string, r *http.Request) *caller.Caller {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	return &kms.Caller{
+	return &caller.Caller{
 		AccountID:   p.AccountID,
 		ARN:         p.ARN,
 		Type:        p.Type,
@@ -198,7 +298,9 @@ func callerOf(p iam.Principal, region string, r *http.Request) *kms.Caller {
 		AccessKeyID: p.AccessKeyID,
 		Region:      region,
 		SourceIP:    ip,
+		UserAgent:   r.UserAgent(),
 		Secure:      r.TLS != nil,
+		RequestTime: time.Now(),
 	}
 }
 

@@ -56,14 +56,16 @@ const DefaultAccountID = "111122223333"
 
 // Server serves the AWS APIs of Custos.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    store.Store
-	kms      *kms.Service
-	dir      *iam.Directory
-	verifier *sigv4.Verifier
-	metrics  *metrics
-	regions  map[string]bool
+	cfg       Config
+	log       *slog.Logger
+	store     store.Store
+	kms       *kms.Service
+	dir       *iam.Directory
+	verifier  *sigv4.Verifier
+	metrics   *metrics
+	jsonAPIs  map[string]jsonAPI
+	queryAPIs map[string]queryAPI
+	regions   map[string]bool
 
 	tls         *tls.Config
 	fingerprint string // SHA-256 of the TLS certificate, hex
@@ -145,7 +147,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// Signatures are checked against the wall clock, whatever clock drives key
 	// states: a test that moves time for the sweep still signs with real time.
-	s.verifier = sigv4.NewVerifier(s.lookupSecret, time.Now, 0, "kms")
+	s.routes()
+	s.verifier = sigv4.NewVerifier(s.lookupSecret, time.Now, 0, s.services()...)
 	if err := s.initTLS(); err != nil {
 		st.Close()
 		return nil, err
