@@ -18,6 +18,7 @@ import (
 	"github.com/custoskms/custos/internal/caller"
 	"github.com/custoskms/custos/internal/iam"
 	"github.com/custoskms/custos/internal/kms"
+	"github.com/custoskms/custos/internal/org"
 	"github.com/custoskms/custos/internal/sigv4"
 )
 
@@ -132,7 +133,19 @@ func (s *Server) routes() {
 			}}, true
 		}},
 	}
-	s.queryAPIs = map[string]queryAPI{}
+	s.jsonAPIs["AWSOrganizationsV20161128"] = jsonAPI{service: "organizations", operation: func(name string) (Operation, bool) {
+		limit, ok := org.MaxBody(name)
+		if !ok {
+			return Operation{}, false
+		}
+		return Operation{Name: name, MaxBody: limit, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
+			return s.org.Call(ctx, c, name, body)
+		}}, true
+	}}
+	s.queryAPIs = map[string]queryAPI{
+		"iam": {namespace: iam.IAMNamespace, call: s.iam.IAM},
+		"sts": {namespace: iam.STSNamespace, call: s.iam.STS},
+	}
 }
 
 // services lists the SigV4 scope services the endpoint accepts.

@@ -25,6 +25,7 @@ import (
 	"github.com/custoskms/custos/internal/iam"
 	"github.com/custoskms/custos/internal/keyring"
 	"github.com/custoskms/custos/internal/kms"
+	"github.com/custoskms/custos/internal/org"
 	"github.com/custoskms/custos/internal/seal"
 	"github.com/custoskms/custos/internal/sigv4"
 	"github.com/custoskms/custos/internal/store"
@@ -61,6 +62,8 @@ type Server struct {
 	store     store.Store
 	kms       *kms.Service
 	dir       *iam.Directory
+	iam       *iam.Service
+	org       *org.Service
 	verifier  *sigv4.Verifier
 	metrics   *metrics
 	jsonAPIs  map[string]jsonAPI
@@ -138,6 +141,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.dir = iam.NewDirectory(st, root, rand.Reader, cfg.Now)
 	s.kms, err = kms.New(kms.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.iam, err = iam.NewService(iam.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.org, err = org.New(org.Config{Store: st, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir}); err != nil {
 		st.Close()
 		return nil, err
 	}
