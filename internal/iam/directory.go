@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/keyring"
 	"github.com/custoskms/custos/internal/store"
 )
@@ -23,13 +24,25 @@ const (
 	TypeRoot = "Root"
 )
 
-// Principal is an authenticated identity.
+// Principal is an authenticated identity: what an access key (and, for
+// temporary credentials, its session token) proves.
 type Principal struct {
 	AccountID   string
 	ARN         string
-	Type        string
+	Type        string // caller.TypeRoot, caller.TypeIAMUser, caller.TypeAssumedRole
 	UserID      string // CloudTrail's principalId
+	UserName    string // IAM user name, for users
 	AccessKeyID string
+
+	// Assumed-role sessions.
+	RoleARN        string
+	RoleName       string
+	SessionName    string
+	SessionToken   string // the token the request must carry
+	SessionIssued  time.Time
+	SessionExpires time.Time
+
+	Tags map[string]string // principal tags (user's or role's, overridden by session tags)
 }
 
 // RootARN returns the ARN of an account's root principal.
@@ -168,6 +181,21 @@ func (d *Directory) Lookup(ctx context.Context, accessKeyID string) (secret []by
 		return nil, Principal{}, false, nil
 	}
 	return c.secret, c.principal, true, nil
+}
+
+// Resolve returns the principal an authenticated request's access key and
+// session token prove. It returns AWS's errors: UnrecognizedClientException
+// for an unknown or inactive key or a token that does not belong to it,
+// ExpiredTokenException for an expired session.
+func (d *Directory) Resolve(ctx context.Context, accessKeyID, sessionToken string) (Principal, error) {
+	_, p, ok, err := d.Lookup(ctx, accessKeyID)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !ok || sessionToken != p.SessionToken {
+		return Principal{}, awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+	}
+	return p, nil
 }
 
 func (d *Directory) load(ctx context.Context, accessKeyID string) (*credential, error) {

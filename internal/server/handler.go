@@ -286,14 +286,9 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*caller.Caller, str
 	if s.regions != nil && !s.regions[res.Region] {
 		return nil, "", awsproto.Errorf("InvalidSignatureException", "Credential should be scoped to a valid region. ")
 	}
-	_, p, ok, err := s.dir.Lookup(r.Context(), res.AccessKeyID)
-	if err != nil || !ok {
-		return nil, "", awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
-	}
-	if res.SecurityToken != "" {
-		// Long-term credentials carry no session token; temporary
-		// credentials are not issued yet.
-		return nil, "", awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+	p, err := s.dir.Resolve(r.Context(), res.AccessKeyID, res.SecurityToken)
+	if err != nil {
+		return nil, "", err
 	}
 	return callerOf(p, res.Region, r), res.Service, nil
 }
@@ -304,16 +299,23 @@ func callerOf(p iam.Principal, region string, r *http.Request) *caller.Caller {
 		ip = r.RemoteAddr
 	}
 	return &caller.Caller{
-		AccountID:   p.AccountID,
-		ARN:         p.ARN,
-		Type:        p.Type,
-		UserID:      p.UserID,
-		AccessKeyID: p.AccessKeyID,
-		Region:      region,
-		SourceIP:    ip,
-		UserAgent:   r.UserAgent(),
-		Secure:      r.TLS != nil,
-		RequestTime: time.Now(),
+		AccountID:      p.AccountID,
+		ARN:            p.ARN,
+		Type:           p.Type,
+		UserID:         p.UserID,
+		UserName:       p.UserName,
+		AccessKeyID:    p.AccessKeyID,
+		RoleARN:        p.RoleARN,
+		RoleName:       p.RoleName,
+		SessionName:    p.SessionName,
+		SessionIssued:  p.SessionIssued,
+		SessionExpires: p.SessionExpires,
+		Tags:           p.Tags,
+		Region:         region,
+		SourceIP:       ip,
+		UserAgent:      r.UserAgent(),
+		Secure:         r.TLS != nil,
+		RequestTime:    time.Now(),
 	}
 }
 
