@@ -160,3 +160,15 @@ func (v *Validation) Err() error {
 	}
 	return Errorf("ValidationException", "%d validation errors detected: %s", len(v.errs), strings.Join(v.errs, "; "))
 }
+
+// truncate shortens s to at most n bytes, on a character boundary, for
+// echoing client input in a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -26,18 +27,15 @@ func DecodeJSON(body []byte, v any) error {
 	if err == nil {
 		return nil
 	}
+	// Name only the top-level member: it is one of the input shape's own
+	// (unknown members are skipped), while deeper segments may be map keys
+	// the client chose.
 	var se *json.SemanticError
 	if errors.As(err, &se) && se.JSONPointer != "" {
-		return Errorf("SerializationException", "Unexpected value at %s.", truncate(string(se.JSONPointer), 128))
+		member, _, _ := strings.Cut(strings.TrimPrefix(string(se.JSONPointer), "/"), "/")
+		return Errorf("SerializationException", "Unexpected value at /%s.", truncate(member, 128))
 	}
 	return Errorf("SerializationException", "Request body is not a valid JSON object.")
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // WriteJSON writes a 200 reply with v encoded as JSON. A nil v writes "{}".
@@ -56,10 +54,13 @@ func WriteJSON(w http.ResponseWriter, requestID string, v any) error {
 // WriteJSONError writes e in the JSON 1.1 error shape:
 // {"__type":"Code","message":"..."} with e's status.
 func WriteJSONError(w http.ResponseWriter, requestID string, e *Error) {
-	body, _ := json.Marshal(struct {
+	body, err := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
-	}{e.Code, e.Message})
+	}{e.Code, e.Message}, jsontext.AllowInvalidUTF8(true))
+	if err != nil {
+		body = []byte(`{"__type":"KMSInternalException","message":"An internal error occurred."}`)
+	}
 	w.Header().Set("X-Amzn-Errortype", e.Code)
 	status := e.Status
 	if status == 0 {
@@ -98,8 +99,7 @@ func (t *Time) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
 		return errors.New("awsproto: timestamp out of range")
 	}
-	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	t.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
 	return nil
 }
 

@@ -25,27 +25,27 @@ func validAliasChars(s string) bool {
 	return true
 }
 
-// validateAliasName checks an AliasName member and AWS's rules on it.
-func validateAliasName(name *string) error {
-	var v awsproto.Validation
+// validateAliasName checks an AliasName member's constraints into v, and
+// returns AWS's error for a name that meets them but breaks a rule on alias
+// names. Call it with the other members' checks and return v.Err() first.
+func validateAliasName(v *awsproto.Validation, name *string) func() error {
 	if name == nil {
 		v.Required("aliasName")
-		return v.Err()
+		return func() error { return nil }
 	}
 	v.Length(*name, "aliasName", 1, 256)
 	if len(*name) >= 1 && !validAliasChars(*name) {
 		v.Pattern(*name, "aliasName", aliasPattern)
 	}
-	if err := v.Err(); err != nil {
-		return err
+	return func() error {
+		if !strings.HasPrefix(*name, "alias/") || len(*name) == len("alias/") {
+			return awsproto.Errorf("ValidationException", `Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
+		}
+		if strings.HasPrefix(*name, "alias/aws/") {
+			return awsproto.Errorf("InvalidAliasNameException", "Alias must not begin with 'alias/aws/'; that prefix is reserved for AWS managed keys.")
+		}
+		return nil
 	}
-	if !strings.HasPrefix(*name, "alias/") || len(*name) == len("alias/") {
-		return awsproto.Errorf("ValidationException", `Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
-	}
-	if strings.HasPrefix(*name, "alias/aws/") {
-		return awsproto.Errorf("InvalidAliasNameException", "Alias must not begin with 'alias/aws/'; that prefix is reserved for AWS managed keys.")
-	}
-	return nil
 }
 
 // AliasInput is the request of CreateAlias and UpdateAlias.
@@ -76,11 +76,12 @@ func (s *Service) aliasTargetKey(ctx context.Context, c *Caller, keyID, action s
 // CreateAlias makes an alias name for a key.
 func (s *Service) CreateAlias(ctx context.Context, c *Caller, in *AliasInput) (*EmptyOutput, error) {
 	var v awsproto.Validation
+	rules := validateAliasName(&v, in.AliasName)
 	validateKeyID(&v, "targetKeyId", in.TargetKeyId)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := validateAliasName(in.AliasName); err != nil {
+	if err := rules(); err != nil {
 		return nil, err
 	}
 	k, err := s.aliasTargetKey(ctx, c, *in.TargetKeyId, "kms:CreateAlias")
@@ -123,11 +124,12 @@ func (s *Service) CreateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 // UpdateAlias points an existing alias at another key of the same type.
 func (s *Service) UpdateAlias(ctx context.Context, c *Caller, in *AliasInput) (*EmptyOutput, error) {
 	var v awsproto.Validation
+	rules := validateAliasName(&v, in.AliasName)
 	validateKeyID(&v, "targetKeyId", in.TargetKeyId)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := validateAliasName(in.AliasName); err != nil {
+	if err := rules(); err != nil {
 		return nil, err
 	}
 	name := *in.AliasName
@@ -196,7 +198,12 @@ type DeleteAliasInput struct {
 
 // DeleteAlias removes an alias; its key is unaffected.
 func (s *Service) DeleteAlias(ctx context.Context, c *Caller, in *DeleteAliasInput) (*EmptyOutput, error) {
-	if err := validateAliasName(in.AliasName); err != nil {
+	var v awsproto.Validation
+	rules := validateAliasName(&v, in.AliasName)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := rules(); err != nil {
 		return nil, err
 	}
 	name := *in.AliasName

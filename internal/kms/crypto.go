@@ -164,6 +164,54 @@ func open(m *keyring.Symmetric, blob []byte, ec map[string]string) ([]byte, erro
 	return pt, nil
 }
 
+// validateCiphertext checks a CiphertextBlob member, which a DryRun with
+// IGNORE_CIPHERTEXT may leave out.
+func validateCiphertext(v *awsproto.Validation, blob []byte, optional bool) {
+	switch {
+	case blob == nil && !optional:
+		v.Add(awsproto.Null, "ciphertextBlob", "Member must not be null")
+	case blob != nil:
+		v.BlobLength(blob, "ciphertextBlob", 1, 6144)
+	}
+}
+
+// dryRunWithoutCiphertext answers a DryRun with IGNORE_CIPHERTEXT: only
+// authorization and the key's state are checked, on the key KeyId names or
+// else the key the blob's header names.
+func (s *Service) dryRunWithoutCiphertext(ctx context.Context, c *Caller, op, action string, blob []byte, keyID *string, algorithm string, ec map[string]string) error {
+	var ref keyRef
+	switch {
+	case keyID != nil:
+		var err error
+		if ref, err = s.refOf(ctx, c, *keyID, withAlias); err != nil {
+			return err
+		}
+	default:
+		h, err := keyring.ParseCiphertext(blob)
+		if err != nil {
+			return errInvalidCiphertext()
+		}
+		account, id, ok := strings.Cut(h.KeyID, "/")
+		if !ok || !isAccountID(account) || !isKeyID(id) {
+			return errInvalidCiphertext()
+		}
+		ref = keyRef{account, c.Region, id}
+	}
+	k, err := s.keyByRef(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := s.usable(ctx, c, k, action, op, algorithm, ec); err != nil {
+		return err
+	}
+	return errDryRun()
+}
+
+func isDryRun(err error) bool {
+	e, ok := awsproto.As(err)
+	return ok && e.Code == "DryRunOperationException"
+}
+
 func validateDryRunModifiers(v *awsproto.Validation, mods []string) bool {
 	ignore := false
 	for _, m := range mods {
@@ -177,29 +225,25 @@ func validateDryRunModifiers(v *awsproto.Validation, mods []string) bool {
 // ReEncrypt. The blob names its key, so KeyId is optional.
 func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*DecryptOutput, error) {
 	var v awsproto.Validation
-	if in.CiphertextBlob == nil {
-		v.Add(awsproto.Null, "ciphertextBlob", "Member must not be null")
-	} else {
-		v.BlobLength(in.CiphertextBlob, "ciphertextBlob", 1, 6144)
-	}
+	ignore := validateDryRunModifiers(&v, in.DryRunModifiers) && in.DryRun
+	validateCiphertext(&v, in.CiphertextBlob, ignore)
 	if in.KeyId != nil {
 		v.Length(*in.KeyId, "keyId", 1, 2048)
 	}
 	v.Enum(in.EncryptionAlgorithm, "encryptionAlgorithm", encryptionAlgorithms...)
 	validateGrantTokens(&v, in.GrantTokens)
-	ignore := validateDryRunModifiers(&v, in.DryRunModifiers)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if in.Recipient != nil {
 		return nil, errRecipient()
 	}
+	if ignore {
+		return nil, s.dryRunWithoutCiphertext(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.KeyId, in.EncryptionAlgorithm, in.EncryptionContext)
+	}
 	k, m, err := s.source(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm)
 	if err != nil {
 		return nil, err
-	}
-	if in.DryRun && ignore {
-		return nil, errDryRun()
 	}
 	pt, err := open(m, in.CiphertextBlob, in.EncryptionContext)
 	if err != nil {
@@ -240,11 +284,8 @@ type ReEncryptOutput struct {
 // key (or the same one) without the plaintext leaving the service.
 func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) (*ReEncryptOutput, error) {
 	var v awsproto.Validation
-	if in.CiphertextBlob == nil {
-		v.Add(awsproto.Null, "ciphertextBlob", "Member must not be null")
-	} else {
-		v.BlobLength(in.CiphertextBlob, "ciphertextBlob", 1, 6144)
-	}
+	ignore := validateDryRunModifiers(&v, in.DryRunModifiers) && in.DryRun
+	validateCiphertext(&v, in.CiphertextBlob, ignore)
 	validateKeyID(&v, "destinationKeyId", in.DestinationKeyId)
 	if in.SourceKeyId != nil {
 		v.Length(*in.SourceKeyId, "sourceKeyId", 1, 2048)
@@ -252,7 +293,6 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 	v.Enum(in.SourceEncryptionAlgorithm, "sourceEncryptionAlgorithm", encryptionAlgorithms...)
 	v.Enum(in.DestinationEncryptionAlgorithm, "destinationEncryptionAlgorithm", encryptionAlgorithms...)
 	validateGrantTokens(&v, in.GrantTokens)
-	ignore := validateDryRunModifiers(&v, in.DryRunModifiers)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -260,15 +300,21 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 	if err != nil {
 		return nil, err
 	}
+	if ignore {
+		if err := s.dryRunWithoutCiphertext(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionAlgorithm, in.SourceEncryptionContext); !isDryRun(err) {
+			return nil, err
+		}
+		if err := s.usable(ctx, c, dst, "kms:ReEncryptTo", "ReEncrypt", in.DestinationEncryptionAlgorithm, in.DestinationEncryptionContext); err != nil {
+			return nil, err
+		}
+		return nil, errDryRun()
+	}
 	src, srcMaterial, err := s.source(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.usable(ctx, c, dst, "kms:ReEncryptTo", "ReEncrypt", in.DestinationEncryptionAlgorithm, in.DestinationEncryptionContext); err != nil {
 		return nil, err
-	}
-	if in.DryRun && ignore {
-		return nil, errDryRun()
 	}
 	pt, err := open(srcMaterial, in.CiphertextBlob, in.SourceEncryptionContext)
 	if err != nil {

@@ -54,12 +54,12 @@ type KeyPolicyInput struct {
 	PolicyName *string
 }
 
-// validatePolicyName checks PolicyName; only "default" exists.
-func validatePolicyName(name *string) error {
+// validatePolicyName checks PolicyName's constraints into v; the returned
+// function applies the rule that only "default" exists.
+func validatePolicyName(v *awsproto.Validation, name *string) func() error {
 	if name == nil {
-		return nil
+		return func() error { return nil }
 	}
-	var v awsproto.Validation
 	v.Length(*name, "policyName", 1, 128)
 	for _, r := range *name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
@@ -67,13 +67,12 @@ func validatePolicyName(name *string) error {
 			break
 		}
 	}
-	if err := v.Err(); err != nil {
-		return err
+	return func() error {
+		if *name != "default" {
+			return awsproto.Errorf("NotFoundException", "No such policy exists")
+		}
+		return nil
 	}
-	if *name != "default" {
-		return awsproto.Errorf("NotFoundException", "No such policy exists")
-	}
-	return nil
 }
 
 // GetKeyPolicyOutput is GetKeyPolicy's reply.
@@ -86,10 +85,11 @@ type GetKeyPolicyOutput struct {
 func (s *Service) GetKeyPolicy(ctx context.Context, c *Caller, in *KeyPolicyInput) (*GetKeyPolicyOutput, error) {
 	var v awsproto.Validation
 	validateKeyID(&v, "keyId", in.KeyId)
+	rules := validatePolicyName(&v, in.PolicyName)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := validatePolicyName(in.PolicyName); err != nil {
+	if err := rules(); err != nil {
 		return nil, err
 	}
 	k, err := s.key(ctx, c, *in.KeyId, keyOnly)
@@ -119,10 +119,11 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c *Caller, in *PutKeyPolicyI
 	} else {
 		validatePolicyText(&v, *in.Policy)
 	}
+	rules := validatePolicyName(&v, in.PolicyName)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := validatePolicyName(in.PolicyName); err != nil {
+	if err := rules(); err != nil {
 		return nil, err
 	}
 	if err := checkPolicyDocument(*in.Policy); err != nil {

@@ -39,7 +39,7 @@ func checkState(k *store.Key, u use) error {
 	case useAny:
 		return nil
 	case useCancel:
-		if st == StatePendingDeletion {
+		if st == StatePendingDeletion || st == StatePendingReplicaDeletion {
 			return nil
 		}
 		return invalidState(k.ARN, "is not pending deletion.")
