@@ -6,6 +6,8 @@ package caller
 
 import (
 	"time"
+
+	"github.com/custoskms/custos/internal/policy"
 )
 
 // Principal types, as CloudTrail's userIdentity.type spells them.
@@ -40,10 +42,31 @@ type Caller struct {
 	Secure      bool      // arrived over TLS
 	RequestTime time.Time // when the request was received
 
-	// Policies is what IAM and Organizations say about this principal, for
-	// authorizers; nil means "account root with no organization": allowed
-	// everything in its own account.
-	Policies any
+	// Policies are what IAM and Organizations say about this principal, for
+	// authorizers; nil means no identity policies and no organization.
+	Policies *Policies
+
+	// Trail collects what the audit record of the request needs to know
+	// from the services that served it; nil when nothing records it.
+	Trail *Trail
+}
+
+// Policies are the policies that govern a caller, apart from those of the
+// resource it acts on.
+type Policies struct {
+	Identity []*policy.Policy   // the user's (and its groups') or the role's policies
+	Boundary *policy.Policy     // the permissions boundary, or nil
+	Session  []*policy.Policy   // the session policies of an assumed-role session, or nil
+	SCPs     [][]*policy.Policy // one slice per organization level; nil outside an organization or for its management account
+	OrgID    string             // aws:PrincipalOrgID
+	OrgPaths []string           // aws:PrincipalOrgPaths
+}
+
+// Trail is what services report about a request for its audit record.
+type Trail struct {
+	Resources []string // ARNs of the keys the request acted on
+	Decision  string   // "Allow" or "Deny", when an authorizer decided
+	Reason    string   // why: the deciding statements or the denial reason
 }
 
 // IsRoot reports whether the caller is its account's root.

@@ -67,7 +67,7 @@ func (s *Service) aliasTargetKey(ctx context.Context, c *Caller, keyID, action s
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, action, &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: action, key: k}); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -84,12 +84,16 @@ func (s *Service) CreateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 	if err := rules(); err != nil {
 		return nil, err
 	}
+	name := *in.AliasName
+	if err := s.authorize(ctx, c, access{action: "kms:CreateAlias", resource: aliasARN(c.Region, c.AccountID, name)}); err != nil {
+		return nil, err
+	}
 	k, err := s.aliasTargetKey(ctx, c, *in.TargetKeyId, "kms:CreateAlias")
 	if err != nil {
 		return nil, err
 	}
-	name := *in.AliasName
 	now := s.now().UTC().Truncate(time.Millisecond)
+	defer s.keys.invalidateKey(keyRef{c.AccountID, c.Region, k.meta.ID})
 	err = s.update(ctx, "CreateAlias", func(tx store.Tx) error {
 		key, err := tx.GetKey(k.meta.ARN)
 		if errors.Is(err, store.ErrNotFound) {
@@ -133,6 +137,9 @@ func (s *Service) UpdateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 		return nil, err
 	}
 	name := *in.AliasName
+	if err := s.authorize(ctx, c, access{action: "kms:UpdateAlias", resource: aliasARN(c.Region, c.AccountID, name)}); err != nil {
+		return nil, err
+	}
 	aref := keyRef{c.AccountID, c.Region, name}
 	oldRef, err := s.aliasTarget(ctx, aref)
 	if err != nil {
@@ -142,7 +149,7 @@ func (s *Service) UpdateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:UpdateAlias", &old.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:UpdateAlias", key: old}); err != nil {
 		return nil, err
 	}
 	k, err := s.aliasTargetKey(ctx, c, *in.TargetKeyId, "kms:UpdateAlias")
@@ -150,6 +157,8 @@ func (s *Service) UpdateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
+	defer s.keys.invalidateKey(oldRef)
+	defer s.keys.invalidateKey(keyRef{c.AccountID, c.Region, k.meta.ID})
 	err = s.update(ctx, "UpdateAlias", func(tx store.Tx) error {
 		a, err := tx.GetAlias(c.AccountID, c.Region, name)
 		if errors.Is(err, store.ErrNotFound) {
@@ -207,15 +216,19 @@ func (s *Service) DeleteAlias(ctx context.Context, c *Caller, in *DeleteAliasInp
 		return nil, err
 	}
 	name := *in.AliasName
+	if err := s.authorize(ctx, c, access{action: "kms:DeleteAlias", resource: aliasARN(c.Region, c.AccountID, name)}); err != nil {
+		return nil, err
+	}
 	ref, err := s.aliasTarget(ctx, keyRef{c.AccountID, c.Region, name})
 	if err != nil {
 		return nil, err
 	}
+	defer s.keys.invalidateKey(ref)
 	k, err := s.keyByRef(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:DeleteAlias", &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:DeleteAlias", key: k}); err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, "DeleteAlias", func(tx store.Tx) error {
@@ -269,7 +282,7 @@ func (s *Service) ListAliases(ctx context.Context, c *Caller, in *ListAliasesInp
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:ListAliases", nil, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:ListAliases"}); err != nil {
 		return nil, err
 	}
 	target := ""

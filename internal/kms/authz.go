@@ -2,52 +2,225 @@ package kms
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/custoskms/custos/internal/awsproto"
-	"github.com/custoskms/custos/internal/store"
+	"github.com/custoskms/custos/internal/caller"
+	"github.com/custoskms/custos/internal/policy"
 )
 
-// Request is what an Authorizer decides on: who asks to do what to which key.
-type Request struct {
-	Caller            *Caller
-	Action            string     // e.g. "kms:Encrypt"
-	Key               *store.Key // nil for actions on no key (CreateKey, ListKeys, ...)
-	Resource          string     // the resource ARN the action is on ("*" when none)
-	EncryptionContext map[string]string
+// access describes one authorization question: may the caller perform
+// action on key (nil for actions on no key), with these request facts.
+type access struct {
+	action string
+	key    *liveKey
+	// resource overrides the resource ARN (an alias ARN for the alias side
+	// of alias operations, which IAM policies alone decide).
+	resource string
+	ec       map[string]string // encryption context of the request
+
+	algorithm string // kms:EncryptionAlgorithm, for cryptographic operations
+	alias     string // kms:RequestAlias: the alias the request named its key by
+	sameKey   int8   // kms:ReEncryptOnSameKey: 0 not set, 1 false, 2 true
+
+	extra func(*policy.Context) // other request keys
 }
 
-// Authorizer decides requests. Authorize returns nil to allow, or an
-// AccessDeniedException (an *awsproto.Error) to deny. It must be safe for
-// concurrent use and fast: it sits on the hot path.
-type Authorizer interface {
-	Authorize(ctx context.Context, r *Request) error
-}
-
-// AccountAuthorizer is the authorizer until policies are evaluated: the
-// principals of an account may do anything to that account's keys, and
-// nothing to another account's.
-type AccountAuthorizer struct{}
-
-// Authorize implements Authorizer.
-func (AccountAuthorizer) Authorize(_ context.Context, r *Request) error {
-	if r.Key == nil || r.Key.AccountID == r.Caller.AccountID {
-		return nil
+// authorize decides a request as AWS KMS does (see policy.Set.Decide): the
+// caller's SCPs, then explicit denies anywhere, then the key policy (which
+// must allow the caller, or its account and then the caller's IAM
+// policies), and for actions on no key the IAM policies alone. The reason
+// is kept in the caller's trail for the audit record.
+func (s *Service) authorize(ctx context.Context, c *Caller, a access) error {
+	set := policy.Set{}
+	resource := "*"
+	if a.key != nil && a.resource == "" {
+		set.Resource = a.key.policy
+		set.ResourceAccountID = a.key.meta.AccountID
+		set.RequireResourceDelegation = true
+		resource = a.key.meta.ARN
 	}
-	return AccessDenied(r.Caller.ARN, r.Action, r.Resource, "no resource-based policy allows the "+r.Action+" action")
-}
-
-// AccessDenied returns AWS's AccessDeniedException for principal, action
-// and resource, with the reason AWS gives after "because".
-func AccessDenied(principal, action, resource, reason string) error {
-	return awsproto.Errorf("AccessDeniedException",
-		"User: %s is not authorized to perform: %s on resource: %s because %s", principal, action, resource, reason)
-}
-
-// authorize asks the authorizer about an action on key k (nil for none).
-func (s *Service) authorize(ctx context.Context, c *Caller, action string, k *store.Key, ec map[string]string) error {
-	r := Request{Caller: c, Action: action, Key: k, Resource: "*", EncryptionContext: ec}
-	if k != nil {
-		r.Resource = k.ARN
+	if a.resource != "" {
+		resource = a.resource
+		if a.key != nil {
+			set.ResourceAccountID = a.key.meta.AccountID
+		}
 	}
-	return s.authz.Authorize(ctx, &r)
+	if p := c.Policies; p != nil {
+		set.SCPs, set.Identity, set.Boundary, set.Session = p.SCPs, p.Identity, p.Boundary, p.Session
+	}
+	req := policy.Request{
+		Principal: policy.Principal{ARN: c.ARN, AccountID: c.AccountID, RoleARN: c.RoleARN},
+		Action:    a.action,
+		Resource:  resource,
+	}
+	if needsContext(&set) {
+		req.Context = s.requestContext(c, a)
+	}
+	res := set.Decide(&req)
+	if t := c.Trail; t != nil {
+		if a.key != nil {
+			t.Resources = appendUnique(t.Resources, a.key.meta.ARN)
+		}
+		t.Decision, t.Reason = "Allow", explainResult(res, &set)
+		if !res.Allowed {
+			t.Decision = "Deny"
+		}
+	}
+	if !res.Allowed {
+		return awsproto.Errorf("AccessDeniedException", "%s", res.Message(c.ARN, a.action, resource))
+	}
+	return nil
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// explainResult names the statements that decided, for the audit trail.
+func explainResult(res policy.Result, set *policy.Set) string {
+	if !res.Allowed {
+		return strings.TrimPrefix(strings.TrimPrefix(res.Reason, "because "), "with ")
+	}
+	var b strings.Builder
+	for i, d := range res.Deciding {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.Type.String())
+		if d.Type == policy.SourceIdentity || d.Type == policy.SourceSession {
+			b.WriteString(" #" + strconv.Itoa(d.Index))
+		}
+		b.WriteString(" statement ")
+		if d.Statement.Sid != "" {
+			b.WriteString(strconv.Quote(d.Statement.Sid))
+		} else {
+			b.WriteString(strconv.Itoa(d.Statement.Index))
+		}
+	}
+	if b.Len() == 0 {
+		return "allowed"
+	}
+	return b.String()
+}
+
+// needsContext reports whether any policy of set reads the request context
+// (conditions or policy variables); building the context is then skipped.
+func needsContext(set *policy.Set) bool {
+	if set.Resource != nil && set.Resource.UsesContext() {
+		return true
+	}
+	for _, level := range set.SCPs {
+		for _, p := range level {
+			if p.UsesContext() {
+				return true
+			}
+		}
+	}
+	for _, p := range set.Identity {
+		if p.UsesContext() {
+			return true
+		}
+	}
+	for _, p := range set.Session {
+		if p.UsesContext() {
+			return true
+		}
+	}
+	return set.Boundary != nil && set.Boundary.UsesContext()
+}
+
+// requestContext gathers the condition keys of a KMS request.
+func (s *Service) requestContext(c *Caller, a access) *policy.Context {
+	pc := policy.NewContext()
+	now := c.RequestTime
+	if now.IsZero() {
+		now = s.now()
+	}
+	pc.Set("aws:RequestedRegion", c.Region)
+	if c.SourceIP != "" {
+		pc.Set("aws:SourceIp", c.SourceIP)
+	}
+	pc.SetTime("aws:CurrentTime", now)
+	pc.SetNumber("aws:EpochTime", now.Unix())
+	pc.SetBool("aws:SecureTransport", c.Secure)
+	pc.Set("aws:PrincipalAccount", c.AccountID)
+	pc.Set("kms:CallerAccount", c.AccountID)
+	pc.Set("aws:userid", c.UserID)
+	switch c.Type {
+	case caller.TypeRoot:
+		pc.Set("aws:PrincipalArn", c.ARN)
+		pc.Set("aws:PrincipalType", "Account")
+	case caller.TypeIAMUser:
+		pc.Set("aws:PrincipalArn", c.ARN)
+		pc.Set("aws:PrincipalType", "User")
+		pc.Set("aws:username", c.UserName)
+	case caller.TypeAssumedRole:
+		pc.Set("aws:PrincipalArn", c.RoleARN)
+		pc.Set("aws:PrincipalType", "AssumedRole")
+	}
+	for k, v := range c.Tags {
+		pc.Set("aws:PrincipalTag/"+k, v)
+	}
+	if p := c.Policies; p != nil && p.OrgID != "" {
+		pc.Set("aws:PrincipalOrgID", p.OrgID)
+		pc.Set("aws:PrincipalOrgPaths", p.OrgPaths...)
+	}
+	if k := a.key; k != nil {
+		m := &k.meta
+		pc.Set("kms:KeySpec", m.KeySpec)
+		pc.Set("kms:CustomerMasterKeySpec", m.KeySpec)
+		pc.Set("kms:KeyUsage", m.KeyUsage)
+		pc.Set("kms:CustomerMasterKeyUsage", m.KeyUsage)
+		pc.Set("kms:KeyOrigin", m.Origin)
+		pc.SetBool("kms:MultiRegion", m.MultiRegion)
+		if m.MultiRegion {
+			pc.Set("kms:MultiRegionKeyType", m.MultiRegionKeyType)
+		}
+		for _, t := range k.tags {
+			pc.Set("aws:ResourceTag/"+t.Key, t.Value)
+		}
+		if len(k.aliases) <= maxAliasesPerKey {
+			pc.Set("kms:ResourceAliases", k.aliases...)
+		}
+	}
+	if a.ec != nil {
+		keys := make([]string, 0, len(a.ec))
+		for k, v := range a.ec {
+			pc.Set("kms:EncryptionContext:"+k, v)
+			keys = append(keys, k)
+		}
+		pc.Set("kms:EncryptionContextKeys", keys...)
+	}
+	if a.algorithm != "" {
+		pc.Set("kms:EncryptionAlgorithm", a.algorithm)
+	}
+	if a.alias != "" {
+		pc.Set("kms:RequestAlias", a.alias)
+	}
+	if a.sameKey != 0 {
+		pc.SetBool("kms:ReEncryptOnSameKey", a.sameKey == 2)
+	}
+	if a.extra != nil {
+		a.extra(pc)
+	}
+	return pc
+}
+
+// aliasNameOf returns the alias name a KeyId names ("alias/x" or an alias
+// ARN), or "".
+func aliasNameOf(keyID string) string {
+	if strings.HasPrefix(keyID, "alias/") {
+		return keyID
+	}
+	if a, ok := parseKMSARN(keyID); ok && strings.HasPrefix(a.resource, "alias/") {
+		return a.resource
+	}
+	return ""
 }

@@ -33,8 +33,13 @@ func errInvalidCiphertext() error {
 // usable checks what every symmetric cryptographic operation on key k needs:
 // permission, a usable state, ENCRYPT_DECRYPT usage and an algorithm the
 // key supports.
-func (s *Service) usable(ctx context.Context, c *Caller, k *liveKey, action, op, algorithm string, ec map[string]string) error {
-	if err := s.authorize(ctx, c, action, &k.meta, ec); err != nil {
+func (s *Service) usable(ctx context.Context, c *Caller, k *liveKey, a access, op, algorithm string) error {
+	a.key = k
+	a.algorithm = algorithm
+	if a.algorithm == "" {
+		a.algorithm = AlgSymmetricDefault
+	}
+	if err := s.authorize(ctx, c, a); err != nil {
 		return err
 	}
 	if err := checkState(&k.meta, useCrypto); err != nil {
@@ -87,7 +92,7 @@ func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*En
 	if err != nil {
 		return nil, err
 	}
-	if err := s.usable(ctx, c, k, "kms:Encrypt", "Encrypt", in.EncryptionAlgorithm, in.EncryptionContext); err != nil {
+	if err := s.usable(ctx, c, k, access{action: "kms:Encrypt", ec: in.EncryptionContext, alias: aliasNameOf(*in.KeyId)}, "Encrypt", in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
 	if in.DryRun {
@@ -122,7 +127,7 @@ type DecryptOutput struct {
 
 // source finds the key and material that made blob and checks that the
 // caller may use it for action. keyID, when set, must name that key.
-func (s *Service) source(ctx context.Context, c *Caller, op, action string, blob []byte, ec map[string]string, keyID *string, algorithm string) (*liveKey, *keyring.Symmetric, error) {
+func (s *Service) source(ctx context.Context, c *Caller, op, action string, blob []byte, ec map[string]string, keyID *string, algorithm string, sameKey int8) (*liveKey, *keyring.Symmetric, error) {
 	var named keyRef
 	if keyID != nil {
 		var err error
@@ -146,7 +151,11 @@ func (s *Service) source(ctx context.Context, c *Caller, op, action string, blob
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.usable(ctx, c, k, action, op, algorithm, ec); err != nil {
+	a := access{action: action, ec: ec, sameKey: sameKey}
+	if keyID != nil {
+		a.alias = aliasNameOf(*keyID)
+	}
+	if err := s.usable(ctx, c, k, a, op, algorithm); err != nil {
 		return nil, nil, err
 	}
 	m := k.materials[h.MaterialID]
@@ -201,7 +210,7 @@ func (s *Service) dryRunWithoutCiphertext(ctx context.Context, c *Caller, op, ac
 	if err != nil {
 		return err
 	}
-	if err := s.usable(ctx, c, k, action, op, algorithm, ec); err != nil {
+	if err := s.usable(ctx, c, k, access{action: action, ec: ec}, op, algorithm); err != nil {
 		return err
 	}
 	return errDryRun()
@@ -241,7 +250,7 @@ func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*De
 	if ignore {
 		return nil, s.dryRunWithoutCiphertext(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.KeyId, in.EncryptionAlgorithm, in.EncryptionContext)
 	}
-	k, m, err := s.source(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm)
+	k, m, err := s.source(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -304,16 +313,23 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 		if err := s.dryRunWithoutCiphertext(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionAlgorithm, in.SourceEncryptionContext); !isDryRun(err) {
 			return nil, err
 		}
-		if err := s.usable(ctx, c, dst, "kms:ReEncryptTo", "ReEncrypt", in.DestinationEncryptionAlgorithm, in.DestinationEncryptionContext); err != nil {
+		if err := s.usable(ctx, c, dst, access{action: "kms:ReEncryptTo", ec: in.DestinationEncryptionContext}, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
 			return nil, err
 		}
 		return nil, errDryRun()
 	}
-	src, srcMaterial, err := s.source(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm)
+	var sameKey int8
+	if h, err := keyring.ParseCiphertext(in.CiphertextBlob); err == nil {
+		sameKey = 1
+		if h.KeyID == blobKeyRef(dst.meta.AccountID, dst.meta.ID) {
+			sameKey = 2
+		}
+	}
+	src, srcMaterial, err := s.source(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, sameKey)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.usable(ctx, c, dst, "kms:ReEncryptTo", "ReEncrypt", in.DestinationEncryptionAlgorithm, in.DestinationEncryptionContext); err != nil {
+	if err := s.usable(ctx, c, dst, access{action: "kms:ReEncryptTo", ec: in.DestinationEncryptionContext, sameKey: sameKey, alias: aliasNameOf(*in.DestinationKeyId)}, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
 		return nil, err
 	}
 	pt, err := open(srcMaterial, in.CiphertextBlob, in.SourceEncryptionContext)
@@ -399,7 +415,7 @@ func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDa
 	if err != nil {
 		return nil, err
 	}
-	if err := s.usable(ctx, c, k, "kms:"+op, op, "", in.EncryptionContext); err != nil {
+	if err := s.usable(ctx, c, k, access{action: "kms:" + op, ec: in.EncryptionContext, alias: aliasNameOf(*in.KeyId)}, op, ""); err != nil {
 		return nil, err
 	}
 	if in.DryRun {
@@ -446,7 +462,7 @@ func (s *Service) GenerateRandom(ctx context.Context, c *Caller, in *GenerateRan
 	if in.Recipient != nil {
 		return nil, errRecipient()
 	}
-	if err := s.authorize(ctx, c, "kms:GenerateRandom", nil, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:GenerateRandom"}); err != nil {
 		return nil, err
 	}
 	if in.CustomKeyStoreId != "" {

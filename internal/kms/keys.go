@@ -8,6 +8,7 @@ import (
 
 	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/keyring"
+	"github.com/custoskms/custos/internal/policy"
 	"github.com/custoskms/custos/internal/store"
 )
 
@@ -212,7 +213,19 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	if in.CustomKeyStoreId != "" {
 		return nil, awsproto.Errorf("CustomKeyStoreNotFoundException", "Custom key store %s is not found.", in.CustomKeyStoreId)
 	}
-	if err := s.authorize(ctx, c, "kms:CreateKey", nil, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:CreateKey", extra: func(pc *policy.Context) {
+		pc.Set("kms:KeySpec", spec)
+		pc.Set("kms:CustomerMasterKeySpec", spec)
+		pc.Set("kms:KeyUsage", usage)
+		pc.Set("kms:CustomerMasterKeyUsage", usage)
+		pc.Set("kms:KeyOrigin", origin)
+		pc.SetBool("kms:MultiRegion", in.MultiRegion)
+		if in.MultiRegion {
+			pc.Set("kms:MultiRegionKeyType", "PRIMARY")
+		}
+		pc.SetBool("kms:BypassPolicyLockoutSafetyCheck", in.BypassPolicyLockoutSafetyCheck)
+		requestTags(in.Tags)(pc)
+	}}); err != nil {
 		return nil, err
 	}
 	if spec != SpecSymmetricDefault {
@@ -221,17 +234,16 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	if origin != OriginAWSKMS {
 		return nil, awsproto.Errorf("UnsupportedOperationException", "Origin %s is not supported by this server yet.", origin)
 	}
-	policy := DefaultKeyPolicy(c.AccountID)
-	if in.Policy != nil {
-		if err := checkPolicyDocument(*in.Policy); err != nil {
-			return nil, err
-		}
-		policy = *in.Policy
-	}
-
 	id, err := s.newKeyID(in.MultiRegion)
 	if err != nil {
 		return nil, s.internal("CreateKey", err)
+	}
+	doc := DefaultKeyPolicy(c.AccountID)
+	if in.Policy != nil {
+		if _, err := s.checkPolicyDocument(ctx, c, *in.Policy, keyARN(c.Region, c.AccountID, id), c.AccountID, in.BypassPolicyLockoutSafetyCheck); err != nil {
+			return nil, err
+		}
+		doc = *in.Policy
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	k := store.Key{
@@ -247,7 +259,7 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 		KeyManager:  ManagerCustomer,
 		State:       StateEnabled,
 		MultiRegion: in.MultiRegion,
-		Policy:      policy,
+		Policy:      doc,
 	}
 	if in.MultiRegion {
 		k.MultiRegionKeyType = "PRIMARY"
@@ -348,7 +360,7 @@ func (s *Service) DescribeKey(ctx context.Context, c *Caller, in *KeyIDInput) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:DescribeKey", &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:DescribeKey", key: k}); err != nil {
 		return nil, err
 	}
 	return &KeyMetadataOutput{KeyMetadata: metadataOf(&k.meta)}, nil
@@ -412,7 +424,7 @@ func (s *Service) ListKeys(ctx context.Context, c *Caller, in *ListInput) (*List
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:ListKeys", nil, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:ListKeys"}); err != nil {
 		return nil, err
 	}
 	var keys []store.Key
@@ -438,7 +450,7 @@ func (s *Service) ListKeys(ctx context.Context, c *Caller, in *ListInput) (*List
 
 // change applies fn to the stored key named by keyID after authorizing
 // action, in one transaction, and forgets the cached copy.
-func (s *Service) change(ctx context.Context, c *Caller, op, keyID, action string, u use, fn func(tx store.Tx, k *store.Key) error) (store.Key, error) {
+func (s *Service) change(ctx context.Context, c *Caller, op, keyID, action string, u use, extra func(*policy.Context), fn func(tx store.Tx, k *store.Key) error) (store.Key, error) {
 	ref, err := s.refOf(ctx, c, keyID, keyOnly)
 	if err != nil {
 		return store.Key{}, err
@@ -447,7 +459,7 @@ func (s *Service) change(ctx context.Context, c *Caller, op, keyID, action strin
 	if err != nil {
 		return store.Key{}, err
 	}
-	if err := s.authorize(ctx, c, action, &live.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: action, key: live, extra: extra}); err != nil {
 		return store.Key{}, err
 	}
 	var out store.Key
@@ -491,7 +503,7 @@ func (s *Service) setEnabled(ctx context.Context, c *Caller, op string, in *KeyI
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	_, err := s.change(ctx, c, op, *in.KeyId, "kms:"+op, useEnableDisable, func(_ store.Tx, k *store.Key) error {
+	_, err := s.change(ctx, c, op, *in.KeyId, "kms:"+op, useEnableDisable, nil, func(_ store.Tx, k *store.Key) error {
 		k.State = state
 		return nil
 	})
@@ -529,7 +541,9 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c *Caller, in *Schedu
 		return nil, err
 	}
 	due := s.now().UTC().Truncate(time.Millisecond).Add(time.Duration(days) * 24 * time.Hour)
-	k, err := s.change(ctx, c, "ScheduleKeyDeletion", *in.KeyId, "kms:ScheduleKeyDeletion", useSchedule, func(_ store.Tx, k *store.Key) error {
+	k, err := s.change(ctx, c, "ScheduleKeyDeletion", *in.KeyId, "kms:ScheduleKeyDeletion", useSchedule, func(pc *policy.Context) {
+		pc.SetNumber("kms:ScheduleKeyDeletionPendingWindowInDays", days)
+	}, func(_ store.Tx, k *store.Key) error {
 		k.State = StatePendingDeletion
 		k.DeletionDate = due
 		k.PendingWindowDays = int(days)
@@ -554,7 +568,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c *Caller, in *KeyIDInp
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	k, err := s.change(ctx, c, "CancelKeyDeletion", *in.KeyId, "kms:CancelKeyDeletion", useCancel, func(_ store.Tx, k *store.Key) error {
+	k, err := s.change(ctx, c, "CancelKeyDeletion", *in.KeyId, "kms:CancelKeyDeletion", useCancel, nil, func(_ store.Tx, k *store.Key) error {
 		k.State = StateDisabled
 		k.DeletionDate = time.Time{}
 		k.PendingWindowDays = 0
@@ -584,7 +598,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, c *Caller, in *Updat
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	_, err := s.change(ctx, c, "UpdateKeyDescription", *in.KeyId, "kms:UpdateKeyDescription", useModify, func(_ store.Tx, k *store.Key) error {
+	_, err := s.change(ctx, c, "UpdateKeyDescription", *in.KeyId, "kms:UpdateKeyDescription", useModify, nil, func(_ store.Tx, k *store.Key) error {
 		k.Description = *in.Description
 		return nil
 	})

@@ -2,11 +2,11 @@ package kms
 
 import (
 	"context"
-
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
+	"errors"
+	"strings"
 
 	"github.com/custoskms/custos/internal/awsproto"
+	"github.com/custoskms/custos/internal/policy"
 	"github.com/custoskms/custos/internal/store"
 )
 
@@ -27,25 +27,75 @@ func validatePolicyText(v *awsproto.Validation, p string) {
 	}
 }
 
-// checkPolicyDocument applies the key-policy rules that hold before the
-// policy language is evaluated: the size quota and a JSON object with
-// statements.
-func checkPolicyDocument(p string) error {
-	if len(p) > maxPolicyBytes {
-		return awsproto.Errorf("LimitExceededException", "Policy size exceeds the limit of %d bytes.", maxPolicyBytes)
+// checkPolicyDocument applies AWS's rules for a new key policy of key
+// (keyARN in keyAccount) set by caller c: the size quota, the policy
+// language, principals that exist, no ForAllValues on single-valued
+// request keys, and unless bypass, the lockout safety check: the new policy
+// must let the caller call PutKeyPolicy on the key afterwards. It returns
+// the compiled policy.
+func (s *Service) checkPolicyDocument(ctx context.Context, c *Caller, doc, keyARN, keyAccount string, bypass bool) (*policy.Policy, error) {
+	if len(doc) > maxPolicyBytes {
+		return nil, awsproto.Errorf("LimitExceededException", "Policy size exceeds the limit of %d bytes.", maxPolicyBytes)
 	}
-	var doc map[string]jsontext.Value
-	if err := json.Unmarshal([]byte(p), &doc, json.RejectUnknownMembers(false)); err != nil {
-		return awsproto.Errorf("MalformedPolicyDocumentException", "The policy is not a valid JSON object.")
+	p, err := policy.Parse(doc, policy.KeyPolicy)
+	if err != nil {
+		var se *policy.SyntaxError
+		if errors.As(err, &se) {
+			return nil, awsproto.Errorf("MalformedPolicyDocumentException", "%s", se.Message)
+		}
+		return nil, s.internal("PutKeyPolicy", err)
 	}
-	st, ok := doc["Statement"]
-	if !ok {
-		return awsproto.Errorf("MalformedPolicyDocumentException", "The policy must contain a Statement element.")
+	for _, st := range p.Statements() {
+		for _, cond := range st.Condition {
+			key := strings.ToLower(cond.Key)
+			if strings.HasPrefix(strings.ToLower(cond.Operator), "forallvalues:") &&
+				(strings.HasPrefix(key, "kms:encryptioncontext:") || strings.HasPrefix(key, "aws:requesttag/")) {
+				return nil, awsproto.Errorf("MalformedPolicyDocumentException",
+					"OverlyPermissiveCondition: %s with the single-valued condition key %s allows requests without that key; use it without ForAllValues.", cond.Operator, cond.Key)
+			}
+		}
+		if s.principalExists == nil {
+			continue
+		}
+		for _, pr := range []*policy.Principals{st.Principal, st.NotPrincipal} {
+			if pr == nil {
+				continue
+			}
+			for _, arn := range pr.AWS {
+				if arn == "*" {
+					continue
+				}
+				if isAccountID(arn) {
+					arn = "arn:aws:iam::" + arn + ":root"
+				}
+				ok, err := s.principalExists(ctx, arn)
+				if err != nil {
+					return nil, s.internal("PutKeyPolicy", err)
+				}
+				if !ok {
+					return nil, awsproto.Errorf("MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals.")
+				}
+			}
+		}
 	}
-	if k := st.Kind(); k != '[' && k != '{' {
-		return awsproto.Errorf("MalformedPolicyDocumentException", "The Statement element must be an object or an array of objects.")
+	if !bypass {
+		probe := &liveKey{meta: store.Key{ARN: keyARN, AccountID: keyAccount, Policy: doc, KeySpec: SpecSymmetricDefault, KeyUsage: UsageEncryptDecrypt, Origin: OriginAWSKMS}, policy: p}
+		if err := s.authorize(ctx, &Caller{
+			AccountID: c.AccountID, ARN: c.ARN, Type: c.Type, UserID: c.UserID, UserName: c.UserName,
+			RoleARN: c.RoleARN, Tags: c.Tags, Region: c.Region, SourceIP: c.SourceIP, Secure: c.Secure,
+			RequestTime: c.RequestTime, Policies: c.Policies,
+		}, access{action: "kms:PutKeyPolicy", key: probe}); err != nil {
+			if _, ok := awsproto.As(err); ok {
+				return nil, awsproto.Errorf("MalformedPolicyDocumentException", "The new key policy will not allow you to update the key policy in the future.")
+			}
+			return nil, err
+		}
 	}
-	return nil
+	return p, nil
+}
+
+func bypassKey(bypass bool) func(*policy.Context) {
+	return func(pc *policy.Context) { pc.SetBool("kms:BypassPolicyLockoutSafetyCheck", bypass) }
 }
 
 // KeyPolicyInput is the request of GetKeyPolicy.
@@ -96,7 +146,7 @@ func (s *Service) GetKeyPolicy(ctx context.Context, c *Caller, in *KeyPolicyInpu
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:GetKeyPolicy", &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:GetKeyPolicy", key: k}); err != nil {
 		return nil, err
 	}
 	return &GetKeyPolicyOutput{Policy: k.meta.Policy, PolicyName: "default"}, nil
@@ -126,10 +176,10 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c *Caller, in *PutKeyPolicyI
 	if err := rules(); err != nil {
 		return nil, err
 	}
-	if err := checkPolicyDocument(*in.Policy); err != nil {
-		return nil, err
-	}
-	_, err := s.change(ctx, c, "PutKeyPolicy", *in.KeyId, "kms:PutKeyPolicy", useAny, func(_ store.Tx, k *store.Key) error {
+	_, err := s.change(ctx, c, "PutKeyPolicy", *in.KeyId, "kms:PutKeyPolicy", useAny, bypassKey(in.BypassPolicyLockoutSafetyCheck), func(_ store.Tx, k *store.Key) error {
+		if _, err := s.checkPolicyDocument(ctx, c, *in.Policy, k.ARN, k.AccountID, in.BypassPolicyLockoutSafetyCheck); err != nil {
+			return err
+		}
 		k.Policy = *in.Policy
 		return nil
 	})
@@ -167,7 +217,7 @@ func (s *Service) ListKeyPolicies(ctx context.Context, c *Caller, in *ListKeyPol
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:ListKeyPolicies", &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:ListKeyPolicies", key: k}); err != nil {
 		return nil, err
 	}
 	return &ListKeyPoliciesOutput{PolicyNames: []string{"default"}}, nil

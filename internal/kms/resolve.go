@@ -3,11 +3,13 @@ package kms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/keyring"
+	"github.com/custoskms/custos/internal/policy"
 	"github.com/custoskms/custos/internal/store"
 )
 
@@ -22,6 +24,9 @@ func (r keyRef) arn() string { return keyARN(r.region, r.account, r.id) }
 // the key replaces it.
 type liveKey struct {
 	meta      store.Key
+	policy    *policy.Policy // the compiled key policy
+	tags      []store.Tag    // for aws:ResourceTag
+	aliases   []string       // alias names, for kms:ResourceAliases
 	current   *keyring.Symmetric
 	materials map[string]*keyring.Symmetric // by material id
 }
@@ -261,14 +266,24 @@ func (s *Service) keyByRef(ctx context.Context, ref keyRef) (*liveKey, error) {
 		return k, nil
 	}
 	arn := ref.arn()
-	var meta store.Key
-	var mats []store.Material
+	var (
+		meta    store.Key
+		mats    []store.Material
+		tags    []store.Tag
+		aliases []store.Alias
+	)
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if meta, err = tx.GetKey(arn); err != nil {
 			return err
 		}
-		mats, err = tx.Materials(arn)
+		if mats, err = tx.Materials(arn); err != nil {
+			return err
+		}
+		if tags, err = tx.Tags(arn); err != nil {
+			return err
+		}
+		aliases, err = tx.ListAliases(ref.account, ref.region, ref.id, "", maxAliasesPerKey+1)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -281,13 +296,21 @@ func (s *Service) keyByRef(ctx context.Context, ref keyRef) (*liveKey, error) {
 	if err != nil {
 		return nil, s.internal("LoadKey", err)
 	}
+	k.tags = tags
+	for _, a := range aliases {
+		k.aliases = append(k.aliases, a.Name)
+	}
 	s.keys.putKey(ref, k, gen)
 	return k, nil
 }
 
 // prepare unwraps a key's material under the root key.
 func (s *Service) prepare(meta store.Key, mats []store.Material) (*liveKey, error) {
-	k := &liveKey{meta: meta, materials: make(map[string]*keyring.Symmetric, len(mats))}
+	pol, err := policy.Parse(meta.Policy, policy.KeyPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("kms: stored policy of %s: %w", meta.ARN, err)
+	}
+	k := &liveKey{meta: meta, policy: pol, materials: make(map[string]*keyring.Symmetric, len(mats))}
 	for _, m := range mats {
 		secret, err := s.root.Unwrap(m.Wrapped, wrapAAD(meta.ARN, m.ID))
 		if err != nil {

@@ -49,7 +49,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c *Caller, in *EnableKe
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	_, err := s.change(ctx, c, "EnableKeyRotation", *in.KeyId, "kms:EnableKeyRotation", useAny, func(_ store.Tx, k *store.Key) error {
+	_, err := s.change(ctx, c, "EnableKeyRotation", *in.KeyId, "kms:EnableKeyRotation", useAny, nil, func(_ store.Tx, k *store.Key) error {
 		if err := rotationState(k); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, c *Caller, in *KeyIDIn
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	_, err := s.change(ctx, c, "DisableKeyRotation", *in.KeyId, "kms:DisableKeyRotation", useAny, func(_ store.Tx, k *store.Key) error {
+	_, err := s.change(ctx, c, "DisableKeyRotation", *in.KeyId, "kms:DisableKeyRotation", useAny, nil, func(_ store.Tx, k *store.Key) error {
 		if err := rotationState(k); err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, c *Caller, in *KeyID
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:GetKeyRotationStatus", &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:GetKeyRotationStatus", key: k}); err != nil {
 		return nil, err
 	}
 	if err := rotatable(&k.meta); err != nil {

@@ -28,24 +28,26 @@ type Caller = caller.Caller
 
 // Config wires a Service.
 type Config struct {
-	Store      store.Store
-	Root       *keyring.Root
-	Rand       io.Reader        // crypto/rand.Reader in production
-	Now        func() time.Time // the clock; time.Now in production
-	Authorizer Authorizer       // nil means AccountAuthorizer
-	Logger     *slog.Logger
+	Store store.Store
+	Root  *keyring.Root
+	Rand  io.Reader        // crypto/rand.Reader in production
+	Now   func() time.Time // the clock; time.Now in production
+	// PrincipalExists reports whether a principal ARN named in a key policy
+	// exists; nil accepts every well-formed principal.
+	PrincipalExists func(ctx context.Context, arn string) (bool, error)
+	Logger          *slog.Logger
 }
 
 // Service serves the KMS operations. It is safe for concurrent use.
 type Service struct {
-	store store.Store
-	root  *keyring.Root
-	rand  io.Reader
-	now   func() time.Time
-	authz Authorizer
-	log   *slog.Logger
-	keys  *keyCache
-	mu    sync.Mutex // serializes the deletion sweep
+	store           store.Store
+	root            *keyring.Root
+	rand            io.Reader
+	now             func() time.Time
+	principalExists func(ctx context.Context, arn string) (bool, error)
+	log             *slog.Logger
+	keys            *keyCache
+	mu              sync.Mutex // serializes the deletion sweep
 }
 
 // New returns a Service.
@@ -54,16 +56,13 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("kms: Store, Root, Rand and Now are required")
 	}
 	s := &Service{
-		store: cfg.Store,
-		root:  cfg.Root,
-		rand:  cfg.Rand,
-		now:   cfg.Now,
-		authz: cfg.Authorizer,
-		log:   cfg.Logger,
-		keys:  newKeyCache(),
-	}
-	if s.authz == nil {
-		s.authz = AccountAuthorizer{}
+		store:           cfg.Store,
+		root:            cfg.Root,
+		rand:            cfg.Rand,
+		now:             cfg.Now,
+		principalExists: cfg.PrincipalExists,
+		log:             cfg.Logger,
+		keys:            newKeyCache(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/custoskms/custos/internal/awsproto"
+	"github.com/custoskms/custos/internal/policy"
 	"github.com/custoskms/custos/internal/store"
 )
 
@@ -40,6 +41,22 @@ func tagErr(tags []Tag) error {
 	return nil
 }
 
+// requestTags adds aws:RequestTag/* and aws:TagKeys for the tags of a
+// request.
+func requestTags(tags []Tag) func(*policy.Context) {
+	return func(pc *policy.Context) {
+		if len(tags) == 0 {
+			return
+		}
+		keys := make([]string, len(tags))
+		for i, t := range tags {
+			pc.Set("aws:RequestTag/"+t.TagKey, t.TagValue)
+			keys[i] = t.TagKey
+		}
+		pc.Set("aws:TagKeys", keys...)
+	}
+}
+
 func storeTags(tags []Tag) []store.Tag {
 	out := make([]store.Tag, len(tags))
 	for i, t := range tags {
@@ -68,7 +85,7 @@ func (s *Service) TagResource(ctx context.Context, c *Caller, in *TagResourceInp
 	if err := tagErr(in.Tags); err != nil {
 		return nil, err
 	}
-	_, err := s.change(ctx, c, "TagResource", *in.KeyId, "kms:TagResource", useModify, func(tx store.Tx, k *store.Key) error {
+	_, err := s.change(ctx, c, "TagResource", *in.KeyId, "kms:TagResource", useModify, requestTags(in.Tags), func(tx store.Tx, k *store.Key) error {
 		have, err := tx.Tags(k.ARN)
 		if err != nil {
 			return err
@@ -110,7 +127,7 @@ func (s *Service) UntagResource(ctx context.Context, c *Caller, in *UntagResourc
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	_, err := s.change(ctx, c, "UntagResource", *in.KeyId, "kms:UntagResource", useModify, func(tx store.Tx, k *store.Key) error {
+	_, err := s.change(ctx, c, "UntagResource", *in.KeyId, "kms:UntagResource", useModify, func(pc *policy.Context) { pc.Set("aws:TagKeys", in.TagKeys...) }, func(tx store.Tx, k *store.Key) error {
 		return tx.DeleteTags(k.ARN, in.TagKeys)
 	})
 	if err != nil {
@@ -148,7 +165,7 @@ func (s *Service) ListResourceTags(ctx context.Context, c *Caller, in *ListResou
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:ListResourceTags", &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:ListResourceTags", key: k}); err != nil {
 		return nil, err
 	}
 	var tags []store.Tag

@@ -32,7 +32,7 @@ func (s *Service) wrongUsage(ctx context.Context, c *Caller, in *AsymmetricInput
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "kms:"+op, &k.meta, nil); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:" + op, key: k}); err != nil {
 		return nil, err
 	}
 	if err := checkState(&k.meta, useCrypto); err != nil {
@@ -100,7 +100,7 @@ func (s *Service) dataKeyPair(ctx context.Context, c *Caller, in *DataKeyPairInp
 	if err != nil {
 		return nil, err
 	}
-	if err := s.usable(ctx, c, k, "kms:"+op, op, "", in.EncryptionContext); err != nil {
+	if err := s.usable(ctx, c, k, access{action: "kms:" + op, ec: in.EncryptionContext, alias: aliasNameOf(*in.KeyId)}, op, ""); err != nil {
 		return nil, err
 	}
 	return nil, awsproto.Errorf("UnsupportedOperationException", "KeyPairSpec %s is not supported by this server yet.", *in.KeyPairSpec)

@@ -434,11 +434,11 @@ func TestValidation(t *testing.T) {
 		{name: "PutKeyPolicy malformed JSON", call: func() error {
 			_, err := s.PutKeyPolicy(ctx, c, &PutKeyPolicyInput{KeyId: ptr(id), Policy: ptr(`{"Version":"2012-10-17","Statement":[`)})
 			return err
-		}, code: "MalformedPolicyDocumentException", msg: "The policy is not a valid JSON object."},
+		}, code: "MalformedPolicyDocumentException", msg: "The policy is not valid JSON: EOF"},
 		{name: "PutKeyPolicy not an object", call: func() error {
 			_, err := s.PutKeyPolicy(ctx, c, &PutKeyPolicyInput{KeyId: ptr(id), Policy: ptr(`[]`)})
 			return err
-		}, code: "MalformedPolicyDocumentException", msg: "The policy is not a valid JSON object."},
+		}, code: "MalformedPolicyDocumentException", msg: "The policy must be a JSON object, not an array."},
 		{name: "PutKeyPolicy without Statement", call: func() error {
 			_, err := s.PutKeyPolicy(ctx, c, &PutKeyPolicyInput{KeyId: ptr(id), Policy: ptr(`{"Version":"2012-10-17"}`)})
 			return err
@@ -455,7 +455,7 @@ func TestValidation(t *testing.T) {
 		{name: "CreateKey malformed policy", call: func() error {
 			_, err := s.CreateKey(ctx, c, &CreateKeyInput{Policy: ptr("not json")})
 			return err
-		}, code: "MalformedPolicyDocumentException", msg: "The policy is not a valid JSON object."},
+		}, code: "MalformedPolicyDocumentException", msg: "The policy is not valid JSON: invalid character 'o' in literal null (expecting 'u')"},
 
 		// Several violations at once.
 		{name: "Encrypt two violations", call: func() error {

@@ -290,7 +290,11 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*caller.Caller, str
 	if err != nil {
 		return nil, "", err
 	}
-	return callerOf(p, res.Region, r), res.Service, nil
+	c := callerOf(p, res.Region, r)
+	if err := s.attachPolicies(r.Context(), c); err != nil {
+		return nil, "", err
+	}
+	return c, res.Service, nil
 }
 
 func callerOf(p iam.Principal, region string, r *http.Request) *caller.Caller {

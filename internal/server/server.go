@@ -139,7 +139,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.store = st
 	s.dir = iam.NewDirectory(st, root, rand.Reader, cfg.Now)
-	s.kms, err = kms.New(kms.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger})
+	s.kms, err = kms.New(kms.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger,
+		PrincipalExists: func(ctx context.Context, arn string) (bool, error) { return s.iam.PrincipalExists(ctx, arn) }})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -148,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	if s.org, err = org.New(org.Config{Store: st, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir}); err != nil {
+	if s.org, err = org.New(org.Config{Store: st, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir, Authorize: authorizeIdentity}); err != nil {
 		st.Close()
 		return nil, err
 	}
