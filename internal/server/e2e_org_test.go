@@ -229,6 +229,7 @@ func TestOrganizationLifecycle(t *testing.T) {
 	for _, s := range list.Policies {
 		names = append(names, aws.ToString(s.Name))
 	}
+	slices.Sort(names)
 	if !cmp.Equal(names, []string{"FullAWSAccess", "no-deletion"}) {
 		t.Errorf("ListPolicies = %v, want FullAWSAccess and no-deletion", names)
 	}
@@ -239,7 +240,10 @@ func TestOrganizationLifecycle(t *testing.T) {
 	for _, s := range forOU.Policies {
 		names = append(names, aws.ToString(s.Id))
 	}
-	if !cmp.Equal(names, []string{"p-FullAWSAccess", pid}) {
+	want := []string{"p-FullAWSAccess", pid}
+	slices.Sort(names)
+	slices.Sort(want)
+	if !cmp.Equal(names, want) {
 		t.Errorf("ListPoliciesForTarget(ou) = %v, want FullAWSAccess and %s", names, pid)
 	}
 	targets := try(c.ListTargetsForPolicy(ctx, &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(pid)})).must(t)

@@ -283,7 +283,8 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*caller.Caller, str
 		}
 		return nil, "", err
 	}
-	if s.regions != nil && !s.regions[res.Region] {
+	// IAM is global: its requests are signed for any region.
+	if s.regions != nil && !s.regions[res.Region] && res.Service != "iam" {
 		return nil, "", awsproto.Errorf("InvalidSignatureException", "Credential should be scoped to a valid region. ")
 	}
 	p, err := s.dir.Resolve(r.Context(), res.AccessKeyID, res.SecurityToken)

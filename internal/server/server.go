@@ -26,6 +26,7 @@ import (
 	"github.com/custoskms/custos/internal/keyring"
 	"github.com/custoskms/custos/internal/kms"
 	"github.com/custoskms/custos/internal/org"
+	"github.com/custoskms/custos/internal/policy"
 	"github.com/custoskms/custos/internal/seal"
 	"github.com/custoskms/custos/internal/sigv4"
 	"github.com/custoskms/custos/internal/store"
@@ -145,7 +146,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	if s.iam, err = iam.NewService(iam.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir}); err != nil {
+	if s.iam, err = iam.NewService(iam.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir,
+		SCPs: func(ctx context.Context, account string) ([][]*policy.Policy, error) {
+			levels, _, _, err := s.org.SCPsOf(ctx, account)
+			return levels, err
+		}}); err != nil {
 		st.Close()
 		return nil, err
 	}
