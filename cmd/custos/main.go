@@ -26,6 +26,7 @@ func init() {
 	commands = []command{
 		{"server", "run the Custos server", runServer},
 		{"bench", "measure a running server with signed requests", runBench},
+		{"audit", "verify and inspect the audit trail", runAudit},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "custos", version)
 			return nil
@@ -52,6 +53,14 @@ func usage(w io.Writer) {
 // errUsage marks a command-line mistake: exit status 2.
 var errUsage = errors.New("usage")
 
+// exitError ends the command with a given status after printing its message.
+type exitError struct {
+	status int
+	msg    string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -75,6 +84,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.Is(err, errUsage):
 			return 2
+		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(stderr, "custos:", ee.msg)
+			}
+			return ee.status
 		}
 		fmt.Fprintln(stderr, "custos:", err)
 		return 1

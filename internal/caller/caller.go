@@ -67,6 +67,15 @@ type Trail struct {
 	Resources []string // ARNs of the keys the request acted on
 	Decision  string   // "Allow" or "Deny", when an authorizer decided
 	Reason    string   // why: the deciding statements or the denial reason
+
+	// Params are the request's parameters as CloudTrail records them
+	// (camelCase names; never plaintexts, ciphertexts or secrets), and
+	// Response the reply's elements it records (nil for most operations).
+	Params   map[string]any
+	Response any
+	// EncryptionContext is the request's encryption context, for the
+	// hygiene check.
+	EncryptionContext map[string]string
 }
 
 // IsRoot reports whether the caller is its account's root.

@@ -17,7 +17,7 @@ import (
 // row that goes missing is noticed.
 var allOperations = []string{
 	"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion",
-	"UpdateKeyDescription", "GetKeyRotationStatus", "EnableKeyRotation", "DisableKeyRotation",
+	"UpdateKeyDescription", "GetKeyRotationStatus", "EnableKeyRotation", "DisableKeyRotation", "GetKeyLastUsage",
 	"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
 	"CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
 	"TagResource", "UntagResource", "ListResourceTags",
@@ -72,6 +72,7 @@ var operationSeeds = map[string][]string{
 	"CancelKeyDeletion":    {`{"KeyId":"{{KEY}}"}`},
 	"UpdateKeyDescription": {`{"KeyId":"{{KEY}}","Description":"new description"}`},
 	"GetKeyRotationStatus": {`{"KeyId":"{{KEY}}"}`},
+	"GetKeyLastUsage":      {`{"KeyId":"{{KEY}}"}`, `{"KeyId":"alias/x"}`, `{}`},
 	"EnableKeyRotation":    {`{"KeyId":"{{KEY}}","RotationPeriodInDays":90}`},
 	"DisableKeyRotation":   {`{"KeyId":"{{ARN}}"}`},
 	"Encrypt": {

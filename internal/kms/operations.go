@@ -33,13 +33,31 @@ func row[I, O any](name string, readOnly bool, maxBody int64, fn func(*Service, 
 			if err := awsproto.DecodeJSON(body, &in); err != nil {
 				return nil, err
 			}
+			recordRequest(c, &in)
+			if s.rejectSensitive {
+				if err := checkContext(&in); err != nil {
+					return nil, err
+				}
+			}
 			out, err := fn(s, ctx, c, &in)
 			if err != nil {
 				return nil, err
 			}
+			if !readOnly && !cryptographic[name] {
+				recordResponse(c, out)
+			}
 			return out, nil
 		},
 	}
+}
+
+// cryptographic operations are recorded without response elements, as
+// CloudTrail records them.
+var cryptographic = map[string]bool{
+	"Encrypt": true, "Decrypt": true, "ReEncrypt": true, "GenerateDataKey": true,
+	"GenerateDataKeyWithoutPlaintext": true, "GenerateRandom": true, "Sign": true, "Verify": true,
+	"GenerateMac": true, "VerifyMac": true, "DeriveSharedSecret": true, "GenerateDataKeyPair": true,
+	"GenerateDataKeyPairWithoutPlaintext": true,
 }
 
 // operations is the table of every TrentService operation Custos serves.
@@ -57,6 +75,7 @@ func init() {
 		row("CancelKeyDeletion", false, smallBody, (*Service).CancelKeyDeletion),
 		row("UpdateKeyDescription", false, smallBody, (*Service).UpdateKeyDescription),
 		row("GetKeyRotationStatus", true, smallBody, (*Service).GetKeyRotationStatus),
+		row("GetKeyLastUsage", true, smallBody, (*Service).GetKeyLastUsage),
 		row("EnableKeyRotation", false, smallBody, (*Service).EnableKeyRotation),
 		row("DisableKeyRotation", false, smallBody, (*Service).DisableKeyRotation),
 		// Cryptographic operations.

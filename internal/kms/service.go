@@ -35,6 +35,20 @@ type Config struct {
 	// PrincipalExists reports whether a principal ARN named in a key policy
 	// exists; nil accepts every well-formed principal.
 	PrincipalExists func(ctx context.Context, arn string) (bool, error)
+	// LastUsage answers GetKeyLastUsage from the audit trail: the last
+	// successful cryptographic operation on a key. nil: no usage is known.
+	LastUsage func(keyARN string) (op string, t time.Time, eventID, requestID string, ok bool)
+	// TrackingStart is when usage tracking began (the trail's start).
+	TrackingStart time.Time
+	// OnServiceEvent is told of what the service does by itself: a key
+	// deleted at the end of its waiting period ("DeleteKey"), key material
+	// rotated ("RotateKey"). It must not block for long.
+	OnServiceEvent func(name string, key store.Key)
+	// RejectSensitiveContext refuses requests whose encryption context
+	// looks like it holds a secret or personal data (audit.InspectContext)
+	// with a ValidationException; otherwise such requests are served and
+	// the finding goes to the audit trail.
+	RejectSensitiveContext bool
 	Logger          *slog.Logger
 }
 
@@ -45,6 +59,10 @@ type Service struct {
 	rand            io.Reader
 	now             func() time.Time
 	principalExists func(ctx context.Context, arn string) (bool, error)
+	lastUsage       func(keyARN string) (op string, t time.Time, eventID, requestID string, ok bool)
+	trackingStart   time.Time
+	onEvent         func(name string, key store.Key)
+	rejectSensitive bool
 	log             *slog.Logger
 	keys            *keyCache
 	mu              sync.Mutex // serializes the deletion sweep
@@ -61,6 +79,10 @@ func New(cfg Config) (*Service, error) {
 		rand:            cfg.Rand,
 		now:             cfg.Now,
 		principalExists: cfg.PrincipalExists,
+		lastUsage:       cfg.LastUsage,
+		trackingStart:   cfg.TrackingStart,
+		onEvent:         cfg.OnServiceEvent,
+		rejectSensitive: cfg.RejectSensitiveContext,
 		log:             cfg.Logger,
 		keys:            newKeyCache(),
 	}

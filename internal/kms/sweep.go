@@ -40,6 +40,9 @@ func (s *Service) Sweep(ctx context.Context) (deleted, rotated int, err error) {
 		for _, k := range due {
 			s.keys.invalidateKey(keyRef{k.AccountID, k.Region, k.ID})
 			s.log.Info("kms: key deleted at the end of its waiting period", "key", k.ARN)
+			if s.onEvent != nil {
+				s.onEvent("DeleteKey", k)
+			}
 		}
 		if len(due) > 0 {
 			s.keys.invalidateAliases()
@@ -80,6 +83,9 @@ func (s *Service) Sweep(ctx context.Context) (deleted, rotated int, err error) {
 		for _, k := range due {
 			s.keys.invalidateKey(keyRef{k.AccountID, k.Region, k.ID})
 			s.log.Info("kms: key material rotated", "key", k.ARN)
+			if s.onEvent != nil {
+				s.onEvent("RotateKey", k)
+			}
 		}
 		rotated += len(due)
 		if len(due) < sweepBatch {

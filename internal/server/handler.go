@@ -101,9 +101,10 @@ func releaseBody(bp *[]byte) {
 
 // Operation is one operation of a JSON 1.1 API.
 type Operation struct {
-	Name    string
-	MaxBody int64
-	Call    func(ctx context.Context, c *caller.Caller, body []byte) (any, error)
+	Name     string
+	MaxBody  int64
+	ReadOnly bool
+	Call     func(ctx context.Context, c *caller.Caller, body []byte) (any, error)
 }
 
 // jsonAPI is a JSON 1.1 API served on the endpoint, found by the prefix of
@@ -128,7 +129,7 @@ func (s *Server) routes() {
 			if !ok {
 				return Operation{}, false
 			}
-			return Operation{Name: op.Name, MaxBody: op.MaxBody, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
+			return Operation{Name: op.Name, MaxBody: op.MaxBody, ReadOnly: op.ReadOnly, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
 				return s.kms.Call(ctx, op, c, body)
 			}}, true
 		}},
@@ -138,8 +139,21 @@ func (s *Server) routes() {
 		if !ok {
 			return Operation{}, false
 		}
-		return Operation{Name: name, MaxBody: limit, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
+		return Operation{Name: name, MaxBody: limit, ReadOnly: readOnlyAction(name), Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
 			return s.org.Call(ctx, c, name, body)
+		}}, true
+	}}
+	s.jsonAPIs["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"] = jsonAPI{service: "cloudtrail", operation: func(name string) (Operation, bool) {
+		if name != "LookupEvents" {
+			return Operation{}, false
+		}
+		return Operation{Name: name, MaxBody: defaultMaxBody, ReadOnly: true, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
+			if !c.IsRoot() {
+				if err := authorizeIdentity(ctx, c, "cloudtrail:LookupEvents", "*"); err != nil {
+					return nil, err
+				}
+			}
+			return s.audit.LookupEvents(ctx, body)
 		}}, true
 	}}
 	s.queryAPIs = map[string]queryAPI{
@@ -167,10 +181,12 @@ func (s *Server) services() []string {
 	return out
 }
 
-// serveAPI serves one AWS API request: read, authenticate, dispatch, reply.
+// serveAPI serves one AWS API request: read, authenticate, dispatch,
+// record in the audit trail, reply. Nothing is answered before its audit
+// record is durable; if it cannot be written, the request fails.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := newRequestID()
+	x := &exchange{r: r, requestID: newRequestID(), trail: &caller.Trail{}}
 	target := r.Header.Get("X-Amz-Target")
 	query := target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 
@@ -179,14 +195,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		op    Operation
 		found bool
 	)
-	metric, limit := "Unknown", int64(defaultMaxBody)
+	limit := int64(defaultMaxBody)
 	if query {
 		limit = queryMaxBody
 	} else {
 		prefix, name, _ := strings.Cut(target, ".")
+		x.op = clip(name, 64)
 		if api, found = s.jsonAPIs[prefix]; found {
+			x.service = api.service
 			if op, found = api.operation(name); found {
-				metric, limit = op.Name, op.MaxBody
+				limit = op.MaxBody
+				x.readOnly = op.ReadOnly
 			}
 		}
 	}
@@ -199,12 +218,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	bp, err := readBody(r, limit)
 	if err == nil {
 		body := *bp
-		var c *caller.Caller
 		var scope string
-		c, scope, err = s.authenticate(r, body)
+		x.caller, scope, err = s.authenticate(r, body)
+		if x.caller != nil {
+			x.caller.Trail = x.trail
+		}
 		switch {
 		case err != nil:
 		case query:
+			x.service = scope
 			var qa queryAPI
 			if qa, found = s.queryAPIs[scope]; !found {
 				err = &awsproto.Error{Code: "UnknownOperationException", Status: http.StatusBadRequest}
@@ -217,44 +239,81 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			action := form.Get("Action")
-			metric = scope + ":" + action
-			out, err = qa.call(r.Context(), c, action, form)
+			x.op = clip(action, 64)
+			x.readOnly = readOnlyAction(action)
+			out, err = qa.call(r.Context(), x.caller, action, form)
 		case !found:
 			err = &awsproto.Error{Code: "UnknownOperationException", Status: http.StatusBadRequest}
 		case scope != api.service:
 			err = awsproto.Errorf("InvalidSignatureException", "Credential should be scoped to correct service: '%s'. ", api.service)
 		default:
-			out, err = op.Call(r.Context(), c, body)
+			out, err = op.Call(r.Context(), x.caller, body)
 		}
 		releaseBody(bp)
 	}
+	if err != nil {
+		x.err = s.clientError(x.op, err)
+	}
+	if rerr := s.record(r.Context(), x); rerr != nil {
+		s.log.Error("server: audit record failed; the request fails", "op", x.op, "err", rerr)
+		out, x.err = nil, awsproto.Internal()
+	}
 
-	code := ""
-	if err == nil {
+	metric := x.op
+	if !found {
+		metric = "Unknown"
+	} else if query {
+		metric = x.service + ":" + x.op
+	}
+	if x.err == nil {
 		if query {
-			err = awsproto.WriteXML(w, reqID, out)
+			err = awsproto.WriteXML(w, x.requestID, out)
 		} else {
-			err = awsproto.WriteJSON(w, reqID, out)
+			err = awsproto.WriteJSON(w, x.requestID, out)
 		}
 		if err != nil {
 			s.log.Error("server: encode reply", "op", metric, "err", err)
-			err = awsproto.Internal()
+			x.err = awsproto.Internal()
 		}
 	}
-	if err != nil {
-		e, ok := awsproto.As(err)
-		if !ok {
-			s.log.Error("server: request failed", "op", metric, "err", err)
-			e = awsproto.Internal()
-		}
-		code = e.Code
+	code := ""
+	if x.err != nil {
+		code = x.err.Code
 		if query {
-			awsproto.WriteXMLError(w, reqID, namespace, e)
+			awsproto.WriteXMLError(w, x.requestID, namespace, x.err)
 		} else {
-			awsproto.WriteJSONError(w, reqID, e)
+			awsproto.WriteJSONError(w, x.requestID, x.err)
 		}
 	}
 	s.metrics.observe(metric, code, time.Since(start))
+}
+
+// clientError turns err into what a client sees; a fault that is not an
+// AWS error is logged and hidden behind KMSInternalException.
+func (s *Server) clientError(op string, err error) *awsproto.Error {
+	if e, ok := awsproto.As(err); ok {
+		return e
+	}
+	s.log.Error("server: request failed", "op", op, "err", err)
+	return awsproto.Internal()
+}
+
+// readOnlyAction reports whether a Query action only reads, as CloudTrail
+// marks it.
+func readOnlyAction(action string) bool {
+	for _, p := range []string{"Get", "List", "Simulate", "Describe"} {
+		if strings.HasPrefix(action, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // queryMaxBody bounds a Query-protocol request: policy documents of up to

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/custoskms/custos/internal/audit"
 	"github.com/custoskms/custos/internal/iam"
 	"github.com/custoskms/custos/internal/keyring"
 	"github.com/custoskms/custos/internal/kms"
@@ -48,9 +49,14 @@ type Config struct {
 	TLSCert, TLSKey string // serve HTTPS with this certificate and key
 	TLSSelfSigned   bool   // serve HTTPS with a certificate generated at start
 
-	Logger        *slog.Logger
-	Now           func() time.Time // the clock of key states, deletion and rotation (not of signatures)
-	SweepInterval time.Duration    // how often deletion and rotation are checked; default 1 minute
+	Logger *slog.Logger
+	Now    func() time.Time // the clock of key states, deletion and rotation (not of signatures)
+
+	AuditExportDir         string        // where CloudTrail-format files go; default DataDir/audit-export
+	AuditRetention         time.Duration // trail segments older than this may go once exported and digested (0: kept)
+	AuditRetentionBytes    int64         // or while the trail is larger than this (0: no limit)
+	RejectSensitiveContext bool          // refuse encryption contexts that look like secrets or personal data
+	SweepInterval          time.Duration // how often deletion and rotation are checked; default 1 minute
 }
 
 // DefaultAccountID is the account a fresh server serves.
@@ -64,6 +70,7 @@ type Server struct {
 	kms       *kms.Service
 	dir       *iam.Directory
 	iam       *iam.Service
+	audit     *audit.Log
 	org       *org.Service
 	verifier  *sigv4.Verifier
 	metrics   *metrics
@@ -134,16 +141,43 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.log.Warn("server: created a file-sealed root key; fine for development, not for production",
 			"path", filepath.Join(cfg.DataDir, "root.key"))
 	}
+	signing, err := auditSigningKey(cfg.DataDir, root)
+	if err != nil {
+		return nil, err
+	}
+	exportDir := cfg.AuditExportDir
+	if exportDir == "" {
+		exportDir = filepath.Join(cfg.DataDir, "audit-export")
+	}
+	s.audit, err = audit.Open(filepath.Join(cfg.DataDir, audit.DataSubdir), audit.Options{
+		SigningKey:        signing,
+		Logger:            cfg.Logger,
+		ExportDir:         exportDir,
+		RetentionMaxAge:   cfg.AuditRetention,
+		RetentionMaxBytes: cfg.AuditRetentionBytes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: open the audit trail (check it with 'custos audit verify'): %w", err)
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "custos.db"))
 	if err != nil {
+		s.audit.Close()
 		return nil, err
 	}
 	s.store = st
 	s.dir = iam.NewDirectory(st, root, rand.Reader, cfg.Now)
 	s.kms, err = kms.New(kms.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger,
-		PrincipalExists: func(ctx context.Context, arn string) (bool, error) { return s.iam.PrincipalExists(ctx, arn) }})
+		PrincipalExists: func(ctx context.Context, arn string) (bool, error) { return s.iam.PrincipalExists(ctx, arn) },
+		LastUsage: func(arn string) (string, time.Time, string, string, bool) {
+			op, t, id, ok := s.audit.LastUsage(arn)
+			return op, t, id, "", ok
+		},
+		OnServiceEvent:         s.recordServiceEvent,
+		RejectSensitiveContext: cfg.RejectSensitiveContext,
+	})
 	if err != nil {
 		st.Close()
+		s.audit.Close()
 		return nil, err
 	}
 	if s.iam, err = iam.NewService(iam.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir,
@@ -152,14 +186,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return levels, err
 		}}); err != nil {
 		st.Close()
+		s.audit.Close()
 		return nil, err
 	}
 	if s.org, err = org.New(org.Config{Store: st, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger, Directory: s.dir, Authorize: authorizeIdentity}); err != nil {
 		st.Close()
+		s.audit.Close()
 		return nil, err
 	}
 	if err := s.initAccount(ctx); err != nil {
 		st.Close()
+		s.audit.Close()
 		return nil, err
 	}
 	// Signatures are checked against the wall clock, whatever clock drives key
@@ -168,6 +205,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.verifier = sigv4.NewVerifier(s.lookupSecret, time.Now, 0, s.services()...)
 	if err := s.initTLS(); err != nil {
 		st.Close()
+		s.audit.Close()
 		return nil, err
 	}
 	return s, nil
@@ -277,6 +315,9 @@ func (s *Server) Close(ctx context.Context) error {
 		s.cancel()
 	}
 	s.wg.Wait()
+	if cerr := s.audit.Close(); err == nil {
+		err = cerr
+	}
 	if cerr := s.store.Close(); err == nil {
 		err = cerr
 	}

@@ -1,0 +1,133 @@
+package audit
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json"
+)
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchAppend appends b.N events of about 1 KB from 64 goroutines (or one
+// when serial) and reports events/s and the process CPU per event.
+func benchAppend(b *testing.B, opts Options, serial bool) {
+	l, _ := openTest(b, opts)
+	defer l.Close()
+	// The events are copies of templates, so that building them costs
+	// next to nothing; Append fills EventID and EventTime.
+	var tmpl [8]Event
+	for i := range tmpl {
+		tmpl[i] = *testEvent("Encrypt", i, "AKIAEXAMPLE0000000001")
+	}
+	ev := tmpl[0]
+	ev.fillDefaults(time.Now)
+	data, _ := json.Marshal(&ev)
+	b.SetBytes(int64(len(data)))
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	if serial {
+		for i := 0; i < b.N; i++ {
+			ev := tmpl[i%8]
+			if err := l.Append(ctx, &ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else {
+		b.SetParallelism(64 / max(1, testingProcs()))
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				i++
+				ev := tmpl[i%8]
+				if err := l.Append(ctx, &ev); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	b.StopTimer()
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+func testingProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkAppendParallel: 64 concurrent appenders, real fdatasync.
+func BenchmarkAppendParallel(b *testing.B) { benchAppend(b, Options{}, false) }
+
+// BenchmarkAppendSerial: one appender, real fdatasync (the latency floor).
+func BenchmarkAppendSerial(b *testing.B) { benchAppend(b, Options{}, true) }
+
+// BenchmarkAppendCPU: 64 concurrent appenders, with fdatasync replaced by a
+// sleep of its typical latency (300 µs): batches form as with a disk, and
+// cpu-µs/op is what an Append costs apart from the sync.
+func BenchmarkAppendCPU(b *testing.B) {
+	benchAppend(b, Options{syncFile: func(*os.File) error { time.Sleep(300 * time.Microsecond); return nil }}, false)
+}
+
+// BenchmarkAppendCPUSerial: one appender without fdatasync.
+func BenchmarkAppendCPUSerial(b *testing.B) {
+	benchAppend(b, Options{syncFile: func(*os.File) error { return nil }}, true)
+}
+
+func BenchmarkVerify(b *testing.B) {
+	l, dir := openTest(b, Options{syncFile: func(*os.File) error { return nil }})
+	appendN(b, l, 10000, "Encrypt")
+	l.Close()
+	pub := l.PublicKey()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r, err := Verify(dir, pub); err != nil || r.Status != Intact {
+			b.Fatal(r.Status, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*10000)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkLookupByKey(b *testing.B) {
+	l, _ := openTest(b, Options{syncFile: func(*os.File) error { return nil }})
+	defer l.Close()
+	appendN(b, l, 20000, "Encrypt")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		evs, _, err := l.Lookup(Query{ResourceName: keyARN(i % 5), MaxResults: 50})
+		if err != nil || len(evs) != 50 {
+			b.Fatal(len(evs), err)
+		}
+	}
+}
+
+func BenchmarkInspectContext(b *testing.B) {
+	ec := map[string]string{"Department": "Finance", "Project": "Ledger-2026", "aws:s3:arn": "arn:aws:s3:::my-bucket/reports/2026/q4.csv"}
+	for i := 0; i < b.N; i++ {
+		InspectContext(ec)
+	}
+}
+
+// BenchmarkOpen reopens a trail of 20,000 records: the index and key usage
+// are rebuilt by reading every record.
+func BenchmarkOpen(b *testing.B) {
+	l, dir := openTest(b, Options{syncFile: func(*os.File) error { return nil }})
+	appendN(b, l, 20000, "Encrypt")
+	l.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l := openAt(b, dir, Options{syncFile: func(*os.File) error { return nil }})
+		l.Close()
+	}
+	b.ReportMetric(float64(b.N*20000)/b.Elapsed().Seconds(), "records/s")
+}
