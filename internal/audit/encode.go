@@ -228,8 +228,9 @@ func appendAny(dst []byte, v any, depth int) ([]byte, error) {
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
+		var keyBuf [16]string
 		dst = append(dst, '{')
-		for i, k := range sortedKeys(v) {
+		for i, k := range sortedKeys(keyBuf[:0], v) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -242,9 +243,10 @@ func appendAny(dst []byte, v any, depth int) ([]byte, error) {
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
+		var keyBuf [16]string
 		dst = append(dst, '{')
 		var err error
-		for i, k := range sortedKeys(v) {
+		for i, k := range sortedKeys(keyBuf[:0], v) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -288,11 +290,12 @@ func appendMarshal(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys appends m's keys to dst in order; a caller passing a small
+// array's slice keeps small maps free of allocation.
+func sortedKeys[V any](dst []string, m map[string]V) []string {
 	for k := range m {
-		keys = append(keys, k)
+		dst = append(dst, k)
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(dst)
+	return dst
 }

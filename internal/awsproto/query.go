@@ -106,9 +106,16 @@ func WriteXMLError(w http.ResponseWriter, requestID, namespace string, e *Error)
 	writeBody(w, requestID, ContentTypeXML, status, append([]byte(xml.Header), b...))
 }
 
+// contentTypes are shared header values: net/http only reads them.
+var contentTypes = map[string][]string{ContentTypeJSON: {ContentTypeJSON}, ContentTypeXML: {ContentTypeXML}}
+
 func writeBody(w http.ResponseWriter, requestID, contentType string, status int, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{contentType}
+	if ct, ok := contentTypes[contentType]; ok {
+		h["Content-Type"] = ct
+	} else {
+		h["Content-Type"] = []string{contentType}
+	}
 	h["X-Amzn-Requestid"] = []string{requestID}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)

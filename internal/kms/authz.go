@@ -88,6 +88,9 @@ func explainResult(res policy.Result, set *policy.Set) string {
 	if !res.Allowed {
 		return strings.TrimPrefix(strings.TrimPrefix(res.Reason, "because "), "with ")
 	}
+	if len(res.Deciding) == 1 && res.Deciding[0].Type == policy.SourceResource && res.Deciding[0].Statement.Sid != "" {
+		return "resource-based policy statement " + strconv.Quote(res.Deciding[0].Statement.Sid)
+	}
 	var b strings.Builder
 	for i, d := range res.Deciding {
 		if i > 0 {
@@ -218,6 +221,9 @@ func (s *Service) requestContext(c *Caller, a access) *policy.Context {
 func aliasNameOf(keyID string) string {
 	if strings.HasPrefix(keyID, "alias/") {
 		return keyID
+	}
+	if !strings.HasPrefix(keyID, "arn:") || !strings.Contains(keyID, ":alias/") {
+		return ""
 	}
 	if a, ok := parseKMSARN(keyID); ok && strings.HasPrefix(a.resource, "alias/") {
 		return a.resource

@@ -113,6 +113,15 @@ func init() {
 	}
 }
 
+// Operations returns every row of the table.
+func Operations() []*Operation {
+	out := make([]*Operation, 0, len(operations))
+	for _, op := range operations {
+		out = append(out, op)
+	}
+	return out
+}
+
 // LookupOperation returns the row for a TrentService operation name.
 func LookupOperation(name string) (*Operation, bool) {
 	op, ok := operations[name]

@@ -49,7 +49,7 @@ type Config struct {
 	// with a ValidationException; otherwise such requests are served and
 	// the finding goes to the audit trail.
 	RejectSensitiveContext bool
-	Logger          *slog.Logger
+	Logger                 *slog.Logger
 }
 
 // Service serves the KMS operations. It is safe for concurrent use.

@@ -135,28 +135,110 @@ func kindText(kind string) string {
 	return "sensitive data (" + kind + ")"
 }
 
+// trailParamser is an input that writes its own trail parameters: the hot
+// operations, to spare them reflection.
+type trailParamser interface{ trailParams() map[string]any }
+
+func (in *EncryptInput) trailParams() map[string]any {
+	m := make(map[string]any, 3)
+	if in.KeyId != nil {
+		m["keyId"] = *in.KeyId
+	}
+	if in.EncryptionContext != nil {
+		m["encryptionContext"] = in.EncryptionContext
+	}
+	m["encryptionAlgorithm"] = orDefault(in.EncryptionAlgorithm)
+	if in.DryRun {
+		m["dryRun"] = true
+	}
+	return m
+}
+
+func (in *DecryptInput) trailParams() map[string]any {
+	m := make(map[string]any, 3)
+	if in.KeyId != nil {
+		m["keyId"] = *in.KeyId
+	}
+	if in.EncryptionContext != nil {
+		m["encryptionContext"] = in.EncryptionContext
+	}
+	m["encryptionAlgorithm"] = orDefault(in.EncryptionAlgorithm)
+	if in.DryRun {
+		m["dryRun"] = true
+	}
+	return m
+}
+
+func (in *GenerateDataKeyInput) trailParams() map[string]any {
+	m := make(map[string]any, 4)
+	if in.KeyId != nil {
+		m["keyId"] = *in.KeyId
+	}
+	if in.EncryptionContext != nil {
+		m["encryptionContext"] = in.EncryptionContext
+	}
+	if in.KeySpec != "" {
+		m["keySpec"] = in.KeySpec
+	}
+	if in.NumberOfBytes != nil {
+		m["numberOfBytes"] = *in.NumberOfBytes
+	}
+	if in.DryRun {
+		m["dryRun"] = true
+	}
+	return m
+}
+
+// orDefault is the encryption algorithm CloudTrail records: the one asked
+// for, or SYMMETRIC_DEFAULT.
+func orDefault(alg string) string {
+	if alg == "" {
+		return AlgSymmetricDefault
+	}
+	return alg
+}
+
 // recordRequest puts an operation's decoded input into the caller's trail.
 func recordRequest(c *caller.Caller, in any) {
 	t := c.Trail
 	if t == nil {
 		return
 	}
-	if m, ok := trailValue(reflect.ValueOf(in)); ok {
+	if tp, ok := in.(trailParamser); ok {
+		t.Params = tp.trailParams()
+	} else if m, ok := trailValue(reflect.ValueOf(in)); ok {
 		t.Params, _ = m.(map[string]any)
 	}
+	t.EncryptionContext = contextOf(in)
+}
+
+// contextOf returns the encryption context of an input (for ReEncrypt, the
+// source and destination contexts together), or nil.
+func contextOf(in any) map[string]string {
+	switch in := in.(type) {
+	case *EncryptInput:
+		return in.EncryptionContext
+	case *DecryptInput:
+		return in.EncryptionContext
+	case *GenerateDataKeyInput:
+		return in.EncryptionContext
+	}
+	var out map[string]string
 	v := reflect.ValueOf(in).Elem()
 	for _, name := range []string{"EncryptionContext", "SourceEncryptionContext", "DestinationEncryptionContext"} {
-		if f := v.FieldByName(name); f.IsValid() {
-			if ec, ok := f.Interface().(map[string]string); ok && len(ec) > 0 {
-				if t.EncryptionContext == nil {
-					t.EncryptionContext = map[string]string{}
-				}
-				for k, x := range ec {
-					t.EncryptionContext[k] = x
-				}
-			}
+		f := v.FieldByName(name)
+		if !f.IsValid() {
+			continue
+		}
+		ec, _ := f.Interface().(map[string]string)
+		if len(ec) > 0 && out == nil {
+			out = make(map[string]string, len(ec))
+		}
+		for k, x := range ec {
+			out[k] = x
 		}
 	}
+	return out
 }
 
 // recordResponse puts a management operation's reply into the trail.

@@ -121,3 +121,26 @@ func BenchmarkHotPath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHotPathParallel serves Encrypt from many goroutines at once, as
+// a loaded server does: audit records share fsyncs (group commit).
+func BenchmarkHotPathParallel(b *testing.B) {
+	srv := benchServer(b)
+	var created struct{ KeyMetadata struct{ KeyId string } }
+	call(b, srv, "TrentService.CreateKey", []byte(`{}`), &created)
+	plaintext := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 4096))
+	body := []byte(`{"KeyId":"` + created.KeyMetadata.KeyId + `","Plaintext":"` + plaintext + `","EncryptionContext":{"purpose":"bench"}}`)
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req := signed(b, "TrentService.Encrypt", body)
+		w := &nullWriter{h: http.Header{}}
+		for pb.Next() {
+			req.serve(srv, w)
+			if w.status != http.StatusOK {
+				b.Errorf("status %d", w.status)
+				return
+			}
+		}
+	})
+}

@@ -58,9 +58,11 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return 
 // readBody reads the whole request body, refusing more than limit bytes.
 // The returned buffer goes back to bodyPool when the request is done.
 func readBody(r *http.Request, limit int64) (*[]byte, error) {
-	tooLarge := awsproto.Errorf("RequestEntityTooLargeException", "Request body must be at most %d bytes.", limit)
+	tooLarge := func() error {
+		return awsproto.Errorf("RequestEntityTooLargeException", "Request body must be at most %d bytes.", limit)
+	}
 	if r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	bp := bodyPool.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -76,7 +78,7 @@ func readBody(r *http.Request, limit int64) (*[]byte, error) {
 		if int64(len(b)) > limit {
 			*bp = b[:0]
 			bodyPool.Put(bp)
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		if err == io.EOF {
 			break
@@ -123,15 +125,16 @@ type queryAPI struct {
 
 // routes names the APIs served on the endpoint.
 func (s *Server) routes() {
+	kmsOps := map[string]Operation{}
+	for _, op := range kms.Operations() {
+		kmsOps[op.Name] = Operation{Name: op.Name, MaxBody: op.MaxBody, ReadOnly: op.ReadOnly, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
+			return s.kms.Call(ctx, op, c, body)
+		}}
+	}
 	s.jsonAPIs = map[string]jsonAPI{
 		"TrentService": {service: "kms", operation: func(name string) (Operation, bool) {
-			op, ok := kms.LookupOperation(name)
-			if !ok {
-				return Operation{}, false
-			}
-			return Operation{Name: op.Name, MaxBody: op.MaxBody, ReadOnly: op.ReadOnly, Call: func(ctx context.Context, c *caller.Caller, body []byte) (any, error) {
-				return s.kms.Call(ctx, op, c, body)
-			}}, true
+			op, ok := kmsOps[name]
+			return op, ok
 		}},
 	}
 	s.jsonAPIs["AWSOrganizationsV20161128"] = jsonAPI{service: "organizations", operation: func(name string) (Operation, bool) {

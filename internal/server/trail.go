@@ -200,12 +200,18 @@ func identityOf(c *caller.Caller) audit.UserIdentity {
 	return id
 }
 
+// accountOfARN returns the account field of arn:partition:service:region:account:...
 func accountOfARN(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 5 {
-		return ""
+	rest := arn
+	for range 4 {
+		_, after, ok := strings.Cut(rest, ":")
+		if !ok {
+			return ""
+		}
+		rest = after
 	}
-	return parts[4]
+	account, _, _ := strings.Cut(rest, ":")
+	return account
 }
 
 func remoteIP(r *http.Request) string {
