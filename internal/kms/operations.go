@@ -108,6 +108,7 @@ func init() {
 		row("GenerateDataKeyPair", false, smallBody, (*Service).GenerateDataKeyPair),
 		row("GenerateDataKeyPairWithoutPlaintext", false, smallBody, (*Service).GenerateDataKeyPairWithoutPlaintext),
 		row("DeriveSharedSecret", false, smallBody, (*Service).DeriveSharedSecret),
+		// Grants.
 	} {
 		operations[op.Name] = op
 	}
