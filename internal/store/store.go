@@ -2,8 +2,8 @@
 // wrapped key material, aliases, tags, accounts and credentials, read and
 // written in transactions.
 //
-// Implementations live in subpackages (sqlite, later postgres) and must all
-// pass the conformance suite in package storetest.
+// Implementations live in subpackages (sqlite, postgres) and must all pass
+// the conformance suite in package storetest.
 //
 // The store does not interpret what it keeps. Enumerated values (KeyState
 // "Enabled", KeySpec "SYMMETRIC_DEFAULT", ...) are persisted as strings
@@ -29,6 +29,15 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	ErrExists   = errors.New("store: already exists")
 	ErrConflict = errors.New("store: version conflict") // optimistic concurrency failure
+
+	// ErrUnavailable is wrapped by the errors of View, Update, Notifier and
+	// Leaser methods when the database cannot be reached (connection
+	// refused or lost, server shutting down). It is transient: the same
+	// call may succeed later, without reopening the Store. When Update
+	// returns it, the transaction may or may not have been committed (the
+	// connection was lost during the commit); nothing is ever reported as
+	// committed that was not.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // SchemaVersionError is returned when opening a database whose schema is
@@ -249,4 +258,44 @@ type Tx interface {
 	// ListCredentials returns the credentials of an account ordered by
 	// AccessKeyID.
 	ListCredentials(accountID string) ([]Credential, error)
+}
+
+// Notifier is implemented by stores that tell the caches of every node
+// sharing the database when something they hold has changed. It is safe
+// for concurrent use.
+type Notifier interface {
+	// Notify signals channel on every node's subscribers, this node's
+	// included. Call it after the Update that made the change has
+	// committed. Subscribers learn of it within the staleness bound the
+	// implementation documents, even if they miss the notification itself,
+	// and within a longer periodic resync if the Notify never happens (the
+	// node died between its commit and its Notify). Channel names are 1 to
+	// 63 bytes.
+	Notify(ctx context.Context, channel string) error
+
+	// Subscribe returns a channel that receives a value once the
+	// subscription is in place, and after each Notify of channel made on
+	// any node once Subscribe has returned (within the implementation's
+	// staleness bound). Signals are coalesced (the channel has a buffer of
+	// one: a slow reader sees one signal for many Notifies) and may be
+	// spurious, so a subscriber re-reads what it caches on every signal:
+	// `for range c { reload() }` loads at once and then on each change. An
+	// implementation that loses touch with its database keeps signalling,
+	// so that the reload meets ErrUnavailable. The channel is closed when
+	// ctx ends or the Store is closed. Subscribe does not wait for the
+	// database.
+	Subscribe(ctx context.Context, channel string) (<-chan struct{}, error)
+}
+
+// Leaser is implemented by stores that elect one node to run a background
+// job (key deletion, rotation). It is safe for concurrent use.
+type Leaser interface {
+	// TryLease acquires or renews the lease name for ttl and reports whether
+	// this Store holds it. When it returns true, no other Store holds the
+	// lease until at least ttl after TryLease was called; the holder renews
+	// it (every ttl/3, say) for as long as it works, and stops working when
+	// a renewal fails or the ttl has passed since the last successful call.
+	// A lease whose holder stops renewing (or dies) can be taken by another
+	// Store ttl after its last renewal.
+	TryLease(ctx context.Context, name string, ttl time.Duration) (held bool, err error)
 }

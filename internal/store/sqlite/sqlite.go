@@ -35,6 +35,7 @@ type Store struct {
 	reader      *sql.DB // query-only connections
 	writerStmts prepared
 	readerStmts prepared
+	hub         hub // change notification (notify.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -164,6 +165,7 @@ func ctxErr(ctx context.Context, err error) error {
 
 // Close closes the database. Transactions must not be running.
 func (s *Store) Close() error {
+	s.hub.close()
 	// The reader goes first: the last connection to close checkpoints the
 	// WAL into the database file.
 	err := errors.Join(s.readerStmts.close(), s.writerStmts.close(), s.reader.Close(), s.writer.Close())
