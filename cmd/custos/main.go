@@ -27,6 +27,7 @@ func init() {
 		{"server", "run the Custos server", runServer},
 		{"bench", "measure a running server with signed requests", runBench},
 		{"audit", "verify and inspect the audit trail", runAudit},
+		{"explain", "explain how a running server decides a principal's KMS request", runExplain},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "custos", version)
 			return nil

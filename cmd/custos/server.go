@@ -21,6 +21,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:4599", "address to listen on")
 	data := fs.String("data", "./custos-data", "data folder (created on first start)")
+	storeURL := fs.String("store", envOr("CUSTOS_STORE", ""), "where keys and identities are kept: empty for a SQLite file in the data folder, or postgres://user:password@host:port/db to share a PostgreSQL between nodes (env CUSTOS_STORE)")
 	account := fs.String("account-id", server.DefaultAccountID, "the account id served")
 	regions := fs.String("regions", "", "comma-separated regions to serve (default: any well-formed region in the SigV4 scope)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate")
@@ -77,6 +78,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		AuditExportDir:         *auditExport,
 		RejectSensitiveContext: *rejectSensitive,
 		DataDir:                *data,
+		StoreURL:               *storeURL,
 		AccountID:              *account,
 		RootAccessKeyID:        *akid,
 		RootSecretKey:          *secret,

@@ -127,7 +127,7 @@ type Log struct {
 	segs    []*segment
 	durable uint64 // last seq on disk
 	durHash [sha256.Size]byte
-	usage   map[string]keyUse
+	usage   map[string]KeyUse
 
 	bufs sync.Pool // *[]byte buffers events are encoded into
 
@@ -172,11 +172,13 @@ type chunk struct {
 	maxT     int64
 }
 
-// keyUse is the last successful cryptographic use of a key.
-type keyUse struct {
-	EventName string
-	Time      time.Time
-	EventID   string
+// KeyUse is the last successful cryptographic use of a key, as LastUse
+// returns it.
+type KeyUse struct {
+	EventName string    // the operation, e.g. "Encrypt"
+	Time      time.Time // the event's time (UTC, whole seconds)
+	EventID   string    // the event's eventID
+	RequestID string    // the event's requestID
 }
 
 type item struct {
@@ -186,6 +188,7 @@ type item struct {
 	keys  []string
 	name  string
 	id    string
+	reqID string
 }
 
 type batch struct {
@@ -244,7 +247,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		maint: make(chan struct{}),
-		usage: make(map[string]keyUse),
+		usage: make(map[string]KeyUse),
 	}
 	l.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
 	if err := l.open(); err != nil {
@@ -373,6 +376,7 @@ type eventMeta struct {
 	EventSource string     `json:"eventSource"`
 	ErrorCode   string     `json:"errorCode"`
 	EventID     string     `json:"eventID"`
+	RequestID   string     `json:"requestID"`
 	Resources   []Resource `json:"resources"`
 }
 
@@ -421,7 +425,7 @@ func (l *Log) loadSegments() error {
 			}
 			seg.add(rec.seq, ln.off, int64(len(ln.b))+1, m.EventTime.Unix())
 			for _, k := range usageKeys(m.EventSource, m.EventName, m.ErrorCode, m.Resources) {
-				l.usage[k] = keyUse{EventName: m.EventName, Time: m.EventTime, EventID: m.EventID}
+				l.usage[k] = KeyUse{EventName: m.EventName, Time: m.EventTime.UTC(), EventID: m.EventID, RequestID: m.RequestID}
 			}
 			l.prev = lineHash(ln.b)
 			l.seq = rec.seq
@@ -541,7 +545,7 @@ func (l *Log) Append(ctx context.Context, ev *Event) error {
 		return fmt.Errorf("audit: encode event: %w", err)
 	}
 	*bp = data
-	it := item{event: data, buf: bp, t: ev.EventTime.Unix(), name: ev.EventName, id: ev.EventID,
+	it := item{event: data, buf: bp, t: ev.EventTime.Unix(), name: ev.EventName, id: ev.EventID, reqID: ev.RequestID,
 		keys: usageKeys(ev.EventSource, ev.EventName, ev.ErrorCode, ev.Resources)}
 	l.qmu.Lock()
 	if l.closed {
@@ -677,7 +681,7 @@ func (l *Log) commit(b *batch) {
 	for i, it := range b.items {
 		s.add(l.seq+1+uint64(i), l.size+offs[i], offs[i+1]-offs[i], it.t)
 		for _, k := range it.keys {
-			l.usage[k] = keyUse{EventName: it.name, Time: time.Unix(it.t, 0).UTC(), EventID: it.id}
+			l.usage[k] = KeyUse{EventName: it.name, Time: time.Unix(it.t, 0).UTC(), EventID: it.id, RequestID: it.reqID}
 		}
 	}
 	l.durable, l.durHash = seq, prev

@@ -338,6 +338,9 @@ func TestLastUsage(t *testing.T) {
 		if !ok || name != "Encrypt" || id != enc.EventID || !at.Equal(enc.EventTime) {
 			t.Errorf("%s: LastUsage(key 1) = %q, %v, %q, %v; want Encrypt %v %q", when, name, at, id, ok, enc.EventTime, enc.EventID)
 		}
+		if u, ok := l.LastUse(keyARN(1)); !ok || u.RequestID != enc.RequestID || u.RequestID == "" {
+			t.Errorf("%s: LastUse(key 1).RequestID = %q, %v; want %q", when, u.RequestID, ok, enc.RequestID)
+		}
 		if name, _, _, ok := l.LastUsage(keyARN(2)); !ok || name != "Sign" {
 			t.Errorf("%s: LastUsage(key 2) = %q, %v; want Sign", when, name, ok)
 		}

@@ -219,10 +219,16 @@ func parseToken(tok string, fp [8]byte) (uint64, bool) {
 // IsCryptoOperation) on the key with this ARN: its name, time and event id.
 // ok is false if the trail holds none. It is answered from memory.
 func (l *Log) LastUsage(keyARN string) (eventName string, t time.Time, eventID string, ok bool) {
+	u, ok := l.LastUse(keyARN)
+	return u.EventName, u.Time, u.EventID, ok
+}
+
+// LastUse is LastUsage with the request id of that operation too.
+func (l *Log) LastUse(keyARN string) (KeyUse, bool) {
 	l.imu.RLock()
 	u, ok := l.usage[keyARN]
 	l.imu.RUnlock()
-	return u.EventName, u.Time, u.EventID, ok
+	return u, ok
 }
 
 // The CloudTrail LookupEvents request and response (JSON 1.1).

@@ -41,6 +41,10 @@ type Caller struct {
 	UserAgent   string
 	Secure      bool      // arrived over TLS
 	RequestTime time.Time // when the request was received
+	// GrantTokens are the grant tokens the request carries (the KMS
+	// GrantTokens member), for authorizers; nil when it carries none. They
+	// are bearer credentials: never log or record them.
+	GrantTokens []string
 
 	// Policies are what IAM and Organizations say about this principal, for
 	// authorizers; nil means no identity policies and no organization.

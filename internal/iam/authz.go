@@ -90,6 +90,7 @@ type sourced struct {
 	id  string // inline policy name or managed policy ARN; "PolicyInputList.1" ...
 	typ string // AWS's PolicySourceType: "user", "group", "role", "user-managed", "aws-managed", "resource", "none"
 	doc string
+	arn string // a managed policy's ARN; "" for inline and given documents
 }
 
 // principalPolicies are the documents that govern a principal.
@@ -136,7 +137,7 @@ func sessionPolicies(sess *sessionDoc) []sourced {
 		out = append(out, sourced{id: "SessionPolicy", typ: "none", doc: sess.Policy})
 	}
 	for i, d := range sess.PolicyDocs {
-		out = append(out, sourced{id: sess.PolicyARNs[i], typ: "user-managed", doc: d})
+		out = append(out, sourced{id: sess.PolicyARNs[i], typ: "user-managed", doc: d, arn: sess.PolicyARNs[i]})
 	}
 	return out
 }
@@ -191,7 +192,7 @@ func appendManaged(tx store.Tx, account string, out *[]sourced, arns []string) e
 			return err
 		}
 		if p != nil {
-			*out = append(*out, sourced{id: p.Name, typ: "user-managed", doc: p.defaultDocument()})
+			*out = append(*out, sourced{id: p.Name, typ: "user-managed", doc: p.defaultDocument(), arn: p.ARN})
 		}
 	}
 	return nil
@@ -208,9 +209,9 @@ func boundaryOf(tx store.Tx, account, arn string) (*sourced, error) {
 	if p == nil {
 		// A boundary cannot be deleted while in use; if it is gone anyway,
 		// fail closed: a boundary that allows nothing.
-		return &sourced{id: arn, typ: "user-managed", doc: denyAllDocument}, nil
+		return &sourced{id: arn, typ: "user-managed", doc: denyAllDocument, arn: arn}, nil
 	}
-	return &sourced{id: p.Name, typ: "user-managed", doc: p.defaultDocument()}, nil
+	return &sourced{id: p.Name, typ: "user-managed", doc: p.defaultDocument(), arn: p.ARN}, nil
 }
 
 // denyAllDocument is an identity policy that allows nothing.
@@ -294,64 +295,9 @@ func parseInput(doc string, kind policy.Kind) (*policy.Policy, error) {
 	return p, nil
 }
 
-// PolicyPrincipal returns the caller as the policy package sees it.
-func PolicyPrincipal(c *caller.Caller) policy.Principal {
-	return policy.Principal{ARN: c.ARN, AccountID: c.AccountID, RoleARN: c.RoleARN}
-}
-
-// SetPrincipalKeys sets the global condition keys that describe the caller:
-// aws:PrincipalArn (a session's role ARN), aws:PrincipalAccount,
-// aws:PrincipalType ("Account", "User", "AssumedRole"), aws:userid,
-// aws:username (users), aws:PrincipalTag/<key>, aws:PrincipalIsAWSService,
-// for sessions aws:TokenIssueTime and aws:MultiFactorAuthPresent, and
-// aws:PrincipalOrgID and aws:PrincipalOrgPaths when c.Policies names an
-// organization.
-func SetPrincipalKeys(ctx *policy.Context, c *caller.Caller) {
-	switch c.Type {
-	case TypeRoot:
-		ctx.Set("aws:PrincipalArn", c.ARN)
-		ctx.Set("aws:PrincipalType", "Account")
-	case TypeIAMUser:
-		ctx.Set("aws:PrincipalArn", c.ARN)
-		ctx.Set("aws:PrincipalType", "User")
-		ctx.Set("aws:username", c.UserName)
-	case TypeAssumedRole:
-		ctx.Set("aws:PrincipalArn", c.RoleARN)
-		ctx.Set("aws:PrincipalType", "AssumedRole")
-		ctx.SetTime("aws:TokenIssueTime", c.SessionIssued)
-		ctx.SetBool("aws:MultiFactorAuthPresent", false)
-	}
-	ctx.Set("aws:PrincipalAccount", c.AccountID)
-	ctx.Set("aws:userid", c.UserID)
-	ctx.SetBool("aws:PrincipalIsAWSService", false)
-	for k, v := range c.Tags {
-		ctx.Set("aws:PrincipalTag/"+k, v)
-	}
-	if p := c.Policies; p != nil && p.OrgID != "" {
-		ctx.Set("aws:PrincipalOrgID", p.OrgID)
-		ctx.Set("aws:PrincipalOrgPaths", p.OrgPaths...)
-	}
-}
-
-// requestContext returns the condition keys of an IAM or STS request by c:
-// the principal's keys and aws:CurrentTime, aws:EpochTime,
-// aws:SecureTransport, aws:SourceIp, aws:RequestedRegion,
-// aws:ViaAWSService.
+// requestContext returns the condition keys of an IAM or STS request by c.
 func (s *Service) requestContext(c *caller.Caller, region string) *policy.Context {
-	ctx := policy.NewContext()
-	SetPrincipalKeys(ctx, c)
-	now := s.now()
-	ctx.SetTime("aws:CurrentTime", now)
-	ctx.SetNumber("aws:EpochTime", now.Unix())
-	ctx.SetBool("aws:SecureTransport", c.Secure)
-	if c.SourceIP != "" {
-		ctx.Set("aws:SourceIp", c.SourceIP)
-	}
-	if region != "" {
-		ctx.Set("aws:RequestedRegion", region)
-	}
-	ctx.SetBool("aws:ViaAWSService", false)
-	return ctx
+	return c.PolicyContext(region, s.now())
 }
 
 // iamRegion is the region IAM requests are made in, whatever region the
@@ -374,7 +320,7 @@ func (s *Service) authorize(ctx context.Context, r *request, action, resource st
 	if strings.HasPrefix(action, "sts:") {
 		region = c.Region
 	}
-	req := policy.Request{Principal: PolicyPrincipal(c), Action: action, Resource: resource, Context: s.requestContext(c, region)}
+	req := policy.Request{Principal: c.PolicyPrincipal(), Action: action, Resource: resource, Context: s.requestContext(c, region)}
 	req.Context.Set("aws:ResourceAccount", c.AccountID)
 	if keys != nil {
 		keys(req.Context)

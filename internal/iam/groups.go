@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/store"
@@ -20,24 +19,6 @@ type xmlGroup struct {
 
 func groupXML(g *groupDoc) xmlGroup {
 	return xmlGroup{Path: g.Path, GroupName: g.Name, GroupID: g.ID, Arn: g.ARN, CreateDate: xmlTime(g.Created)}
-}
-
-func noSuchGroup(name string) error {
-	return errNoSuchEntity("The group with name %s cannot be found.", name)
-}
-
-// groupARN returns the ARN of group name: its own if it exists, else the
-// one it would have with path "/".
-func (s *Service) groupARN(ctx context.Context, account, name string) (string, error) {
-	arn := entityARN(account, "group", "/", name)
-	err := s.view(ctx, func(tx store.Tx) error {
-		g, _, ok, err := getDoc[groupDoc](tx, kindGroup, account, name)
-		if ok {
-			arn = g.ARN
-		}
-		return err
-	})
-	return arn, err
 }
 
 func (s *Service) createGroup(ctx context.Context, r *request) (any, error) {
@@ -59,13 +40,7 @@ func (s *Service) createGroup(ctx context.Context, r *request) (any, error) {
 	}
 	g := &groupDoc{Name: name, ID: id, Path: path, ARN: arn, Created: s.now().UTC()}
 	err = s.update(ctx, func(tx store.Tx) error {
-		if _, _, ok, err := getDoc[groupDoc](tx, kindGroup, acct, name); err != nil || ok {
-			if ok {
-				return errEntityExists("Group with name %s already exists.", name)
-			}
-			return err
-		}
-		return putDoc(tx, kindGroup, acct, name, 0, g, s.now())
+		return s.insertEntity(tx, groupHolder(), acct, name, "", g)
 	})
 	if err != nil {
 		return nil, err
@@ -77,51 +52,31 @@ func (s *Service) createGroup(ctx context.Context, r *request) (any, error) {
 
 func (s *Service) getGroup(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
-	name := r.get("GroupName")
-	checkName(&v, name, "groupName", 128)
+	h := groupHolder()
+	name := h.nameParam(&v, r)
 	pg, err := pageParams(&v, r)
 	if err != nil {
 		return nil, err
 	}
-	if err := v.Err(); err != nil {
+	if _, err := s.access(ctx, r, &v, h, name, "iam:GetGroup", nil); err != nil {
 		return nil, err
 	}
 	acct := r.c.AccountID
-	arn, err := s.groupARN(ctx, acct, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, r, "iam:GetGroup", arn, nil); err != nil {
-		return nil, err
-	}
 	var (
 		g     *groupDoc
 		users []*userDoc
 	)
 	err = s.view(ctx, func(tx store.Tx) error {
-		var ok bool
 		var err error
-		if g, _, ok, err = getDoc[groupDoc](tx, kindGroup, acct, name); err != nil || !ok {
-			if err == nil {
-				err = noSuchGroup(name)
-			}
+		if g, _, err = loadEntity[groupDoc](tx, acct, name); err != nil {
 			return err
 		}
-		for _, un := range g.Users {
-			u, _, ok, err := getDoc[userDoc](tx, kindUser, acct, un)
-			if err != nil {
-				return err
-			}
-			if ok {
-				users = append(users, u)
-			}
-		}
-		return nil
+		users, err = loadNamed[userDoc](tx, acct, g.Users)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(users, func(a, b *userDoc) int { return strings.Compare(a.Name, b.Name) })
 	out, truncated, marker := paginate(users, func(u *userDoc) string { return u.Name }, pg)
 	items := make([]xmlUser, len(out))
 	for i, u := range out {
@@ -136,38 +91,21 @@ func (s *Service) getGroup(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Service) listGroups(ctx context.Context, r *request) (any, error) {
-	var v awsproto.Validation
-	prefix := pathPrefixParam(&v, r)
-	pg, err := pageParams(&v, r)
+	items, truncated, marker, err := listEntities[groupDoc](ctx, s, r, groupXML)
 	if err != nil {
 		return nil, err
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	if err := s.authorize(ctx, r, "iam:ListGroups", entityARN(acct, "group", "/", ""), nil); err != nil {
-		return nil, err
-	}
-	var groups []*groupDoc
-	err = s.view(ctx, func(tx store.Tx) error {
-		var err error
-		groups, err = listDocs[groupDoc](tx, kindGroup, acct)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	groups = slices.DeleteFunc(groups, func(g *groupDoc) bool { return !strings.HasPrefix(g.Path, prefix) })
-	return groupsPage(groups, pg), nil
+	return groupsResult(items, truncated, marker), nil
 }
 
+// groupsPage renders the page pg of groups (ordered by name).
 func groupsPage(groups []*groupDoc, pg page) any {
-	out, truncated, marker := paginate(groups, func(g *groupDoc) string { return g.Name }, pg)
-	items := make([]xmlGroup, len(out))
-	for i, g := range out {
-		items[i] = groupXML(g)
-	}
+	items, truncated, marker := pageOf(groups, "", pg, func(*groupDoc) string { return "" },
+		func(g *groupDoc) string { return g.Name }, nil, groupXML)
+	return groupsResult(items, truncated, marker)
+}
+
+func groupsResult(items []xmlGroup, truncated bool, marker string) any {
 	return struct {
 		Groups      list[xmlGroup] `xml:"Groups"`
 		IsTruncated bool           `xml:"IsTruncated"`
@@ -177,173 +115,110 @@ func groupsPage(groups []*groupDoc, pg page) any {
 
 func (s *Service) deleteGroup(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
-	name := r.get("GroupName")
-	checkName(&v, name, "groupName", 128)
-	if err := v.Err(); err != nil {
+	h := groupHolder()
+	name := h.nameParam(&v, r)
+	if _, err := s.access(ctx, r, &v, h, name, "iam:DeleteGroup", nil); err != nil {
 		return nil, err
 	}
 	acct := r.c.AccountID
-	arn, err := s.groupARN(ctx, acct, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, r, "iam:DeleteGroup", arn, nil); err != nil {
-		return nil, err
-	}
-	err = s.update(ctx, func(tx store.Tx) error {
-		g, _, ok, err := getDoc[groupDoc](tx, kindGroup, acct, name)
+	err := s.update(ctx, func(tx store.Tx) error {
+		g, _, err := loadEntity[groupDoc](tx, acct, name)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return noSuchGroup(name)
-		}
-		switch {
-		case len(g.Users) > 0:
+		if len(g.Users) > 0 {
 			return errDeleteConflict("Cannot delete entity, must remove users from group first.")
-		case len(g.Inline) > 0:
-			return errDeleteConflict("Cannot delete entity, must delete policies first.")
-		case len(g.Attached) > 0:
-			return errDeleteConflict("Cannot delete entity, must detach all policies first.")
+		}
+		if err := policiesConflict(g.fields()); err != nil {
+			return err
 		}
 		return tx.DeleteDocument(kindGroup, acct, name)
 	})
 	return nil, err
 }
 
-// membership reads and validates GroupName and UserName, and authorizes
-// action on the group.
-func (s *Service) membership(ctx context.Context, r *request, action string) (group, user string, err error) {
+// changeMembership serves AddUserToGroup and RemoveUserFromGroup: it
+// reads and validates GroupName and UserName, authorizes r's action on
+// the group, and has edit change the group and the user (named group and
+// user in the request), which are written back unless edit returns false or an error.
+func (s *Service) changeMembership(ctx context.Context, r *request, edit func(g *groupDoc, u *userDoc, group, user string) (bool, error)) error {
 	var v awsproto.Validation
-	group = r.get("GroupName")
-	checkName(&v, group, "groupName", 128)
-	user = r.get("UserName")
-	checkName(&v, user, "userName", 128)
-	if err := v.Err(); err != nil {
-		return "", "", err
+	h := groupHolder()
+	group := h.nameParam(&v, r)
+	user := userHolder().nameParam(&v, r)
+	if _, err := s.access(ctx, r, &v, h, group, "iam:"+r.action, nil); err != nil {
+		return err
 	}
-	arn, err := s.groupARN(ctx, r.c.AccountID, group)
-	if err != nil {
-		return "", "", err
-	}
-	return group, user, s.authorize(ctx, r, action, arn, nil)
+	acct := r.c.AccountID
+	return s.update(ctx, func(tx store.Tx) error {
+		g, gver, err := loadEntity[groupDoc](tx, acct, group)
+		if err != nil {
+			return err
+		}
+		u, uver, err := loadEntity[userDoc](tx, acct, user)
+		if err != nil {
+			return err
+		}
+		if write, err := edit(g, u, group, user); !write || err != nil {
+			return err
+		}
+		if err := putDoc(tx, kindUser, acct, user, uver, u, s.now()); err != nil {
+			return err
+		}
+		return putDoc(tx, kindGroup, acct, group, gver, g, s.now())
+	})
 }
 
 func (s *Service) addUserToGroup(ctx context.Context, r *request) (any, error) {
-	group, user, err := s.membership(ctx, r, "iam:AddUserToGroup")
-	if err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	err = s.update(ctx, func(tx store.Tx) error {
-		g, gver, ok, err := getDoc[groupDoc](tx, kindGroup, acct, group)
-		if err != nil || !ok {
-			if err == nil {
-				err = noSuchGroup(group)
-			}
-			return err
-		}
-		u, uver, ok, err := getDoc[userDoc](tx, kindUser, acct, user)
-		if err != nil || !ok {
-			if err == nil {
-				err = noSuchUser(user)
-			}
-			return err
-		}
+	return nil, s.changeMembership(ctx, r, func(g *groupDoc, u *userDoc, group, user string) (bool, error) {
 		if slices.Contains(u.Groups, group) {
-			return nil
+			return false, nil
 		}
 		if len(u.Groups) >= maxGroupsPerUser {
-			return errLimitExceeded("Cannot exceed quota for GroupsPerUser: %d", maxGroupsPerUser)
+			return false, errLimitExceeded("Cannot exceed quota for GroupsPerUser: %d", maxGroupsPerUser)
 		}
 		u.Groups = append(u.Groups, group)
 		if !slices.Contains(g.Users, user) {
 			g.Users = append(g.Users, user)
 		}
-		if err := putDoc(tx, kindUser, acct, user, uver, u, s.now()); err != nil {
-			return err
-		}
-		return putDoc(tx, kindGroup, acct, group, gver, g, s.now())
+		return true, nil
 	})
-	return nil, err
 }
 
 func (s *Service) removeUserFromGroup(ctx context.Context, r *request) (any, error) {
-	group, user, err := s.membership(ctx, r, "iam:RemoveUserFromGroup")
-	if err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	err = s.update(ctx, func(tx store.Tx) error {
-		g, gver, ok, err := getDoc[groupDoc](tx, kindGroup, acct, group)
-		if err != nil || !ok {
-			if err == nil {
-				err = noSuchGroup(group)
-			}
-			return err
-		}
-		u, uver, ok, err := getDoc[userDoc](tx, kindUser, acct, user)
-		if err != nil || !ok {
-			if err == nil {
-				err = noSuchUser(user)
-			}
-			return err
-		}
+	return nil, s.changeMembership(ctx, r, func(g *groupDoc, u *userDoc, group, user string) (bool, error) {
 		if !slices.Contains(u.Groups, group) {
-			return errNoSuchEntity("User %s is not in group %s.", user, group)
+			return false, errNoSuchEntity("User %s is not in group %s.", user, group)
 		}
 		u.Groups = slices.DeleteFunc(u.Groups, func(x string) bool { return x == group })
 		g.Users = slices.DeleteFunc(g.Users, func(x string) bool { return x == user })
-		if err := putDoc(tx, kindUser, acct, user, uver, u, s.now()); err != nil {
-			return err
-		}
-		return putDoc(tx, kindGroup, acct, group, gver, g, s.now())
+		return true, nil
 	})
-	return nil, err
 }
 
 func (s *Service) listGroupsForUser(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
-	name := r.get("UserName")
-	checkName(&v, name, "userName", 128)
+	h := userHolder()
+	name := h.nameParam(&v, r)
 	pg, err := pageParams(&v, r)
 	if err != nil {
 		return nil, err
 	}
-	if err := v.Err(); err != nil {
+	if _, err := s.access(ctx, r, &v, h, name, "iam:ListGroupsForUser", nil); err != nil {
 		return nil, err
 	}
 	acct := r.c.AccountID
-	arn, err := s.userARN(ctx, acct, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, r, "iam:ListGroupsForUser", arn, nil); err != nil {
-		return nil, err
-	}
 	var groups []*groupDoc
 	err = s.view(ctx, func(tx store.Tx) error {
-		u, _, ok, err := getDoc[userDoc](tx, kindUser, acct, name)
-		if err != nil || !ok {
-			if err == nil {
-				err = noSuchUser(name)
-			}
+		u, _, err := loadEntity[userDoc](tx, acct, name)
+		if err != nil {
 			return err
 		}
-		for _, gn := range u.Groups {
-			g, _, ok, err := getDoc[groupDoc](tx, kindGroup, acct, gn)
-			if err != nil {
-				return err
-			}
-			if ok {
-				groups = append(groups, g)
-			}
-		}
-		return nil
+		groups, err = loadNamed[groupDoc](tx, acct, u.Groups)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(groups, func(a, b *groupDoc) int { return strings.Compare(a.Name, b.Name) })
 	return groupsPage(groups, pg), nil
 }

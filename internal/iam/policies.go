@@ -182,33 +182,18 @@ func (s *Service) listPolicies(ctx context.Context, r *request) (any, error) {
 	usage := r.get("PolicyUsageFilter")
 	v.Enum(usage, "policyUsageFilter", "PermissionsPolicy", "PermissionsBoundary")
 	onlyAttached := r.get("OnlyAttached") == "true"
-	prefix := pathPrefixParam(&v, r)
-	pg, err := pageParams(&v, r)
+	prefix, pg, err := s.listParams(ctx, r, &v, "policy")
 	if err != nil {
-		return nil, err
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	if err := s.authorize(ctx, r, "iam:ListPolicies", entityARN(acct, "policy", "/", ""), nil); err != nil {
 		return nil, err
 	}
 	var pols []*policyDoc
 	if scope != "AWS" {
-		err = s.view(ctx, func(tx store.Tx) error {
-			var err error
-			pols, err = listDocs[policyDoc](tx, kindPolicy, acct)
-			return err
-		})
-		if err != nil {
+		if pols, err = loadAll[policyDoc](ctx, s, kindPolicy, r.c.AccountID); err != nil {
 			return nil, err
 		}
 	}
-	pols = slices.DeleteFunc(pols, func(p *policyDoc) bool {
+	drop := func(p *policyDoc) bool {
 		switch {
-		case !strings.HasPrefix(p.Path, prefix):
-			return true
 		case onlyAttached && p.Attachments == 0 && p.BoundaryUses == 0:
 			return true
 		case usage == "PermissionsPolicy" && onlyAttached && p.Attachments == 0:
@@ -217,12 +202,10 @@ func (s *Service) listPolicies(ctx context.Context, r *request) (any, error) {
 			return true
 		}
 		return false
-	})
-	out, truncated, marker := paginate(pols, func(p *policyDoc) string { return p.Name }, pg)
-	items := make([]xmlPolicy, len(out))
-	for i, p := range out {
-		items[i] = policyXML(p, false)
 	}
+	path := func(p *policyDoc) string { return p.Path }
+	name := func(p *policyDoc) string { return p.Name }
+	items, truncated, marker := pageOf(pols, prefix, pg, path, name, drop, func(p *policyDoc) xmlPolicy { return policyXML(p, false) })
 	return struct {
 		Policies    list[xmlPolicy] `xml:"Policies"`
 		IsTruncated bool            `xml:"IsTruncated"`
@@ -333,17 +316,12 @@ func notFoundVersion(arn, id string) string {
 }
 
 func (s *Service) getPolicyVersion(ctx context.Context, r *request) (any, error) {
-	var v awsproto.Validation
-	arn := policyARNParam(&v, r)
-	id := versionIDParam(&v, r)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, r, "iam:GetPolicyVersion", arn, nil); err != nil {
+	arn, id, err := s.versionParams(ctx, r)
+	if err != nil {
 		return nil, err
 	}
 	var out xmlPolicyVersion
-	err := s.view(ctx, func(tx store.Tx) error {
+	err = s.view(ctx, func(tx store.Tx) error {
 		p, _, err := loadPolicy(tx, r.c.AccountID, arn, notFoundVersion(arn, id))
 		if err != nil {
 			return err
@@ -404,18 +382,28 @@ func (s *Service) listPolicyVersions(ctx context.Context, r *request) (any, erro
 	}{listOf(items), truncated, marker}, nil
 }
 
-func (s *Service) deletePolicyVersion(ctx context.Context, r *request) (any, error) {
+// versionParams reads and validates PolicyArn and VersionId and
+// authorizes r's action on the policy.
+func (s *Service) versionParams(ctx context.Context, r *request) (arn, id string, err error) {
 	var v awsproto.Validation
-	arn := policyARNParam(&v, r)
-	id := versionIDParam(&v, r)
+	arn = policyARNParam(&v, r)
+	id = versionIDParam(&v, r)
 	if err := v.Err(); err != nil {
-		return nil, err
+		return "", "", err
 	}
-	if err := s.authorize(ctx, r, "iam:DeletePolicyVersion", arn, nil); err != nil {
-		return nil, err
+	return arn, id, s.authorize(ctx, r, "iam:"+r.action, arn, nil)
+}
+
+// editVersion serves DeletePolicyVersion and SetDefaultPolicyVersion:
+// edit changes the policy, whose version id exists, before it is written
+// back.
+func (s *Service) editVersion(ctx context.Context, r *request, edit func(p *policyDoc, id string) error) error {
+	arn, id, err := s.versionParams(ctx, r)
+	if err != nil {
+		return err
 	}
 	acct := r.c.AccountID
-	return nil, s.update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		p, ver, err := loadPolicy(tx, acct, arn, notFoundVersion(arn, id))
 		if err != nil {
 			return err
@@ -423,135 +411,32 @@ func (s *Service) deletePolicyVersion(ctx context.Context, r *request) (any, err
 		if p.version(id) == nil {
 			return errNoSuchEntity("%s", notFoundVersion(arn, id))
 		}
+		if err := edit(p, id); err != nil {
+			return err
+		}
+		return putDoc(tx, kindPolicy, acct, p.Name, ver, p, s.now())
+	})
+}
+
+func (s *Service) deletePolicyVersion(ctx context.Context, r *request) (any, error) {
+	return nil, s.editVersion(ctx, r, func(p *policyDoc, id string) error {
 		if id == p.Default {
 			return errDeleteConflict("Cannot delete the default version of a policy.")
 		}
 		p.Versions = slices.DeleteFunc(p.Versions, func(pv policyVersion) bool { return pv.ID == id })
-		return putDoc(tx, kindPolicy, acct, p.Name, ver, p, s.now())
+		return nil
 	})
 }
 
 func (s *Service) setDefaultPolicyVersion(ctx context.Context, r *request) (any, error) {
-	var v awsproto.Validation
-	arn := policyARNParam(&v, r)
-	id := versionIDParam(&v, r)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, r, "iam:SetDefaultPolicyVersion", arn, nil); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	return nil, s.update(ctx, func(tx store.Tx) error {
-		p, ver, err := loadPolicy(tx, acct, arn, notFoundVersion(arn, id))
-		if err != nil {
-			return err
-		}
-		if p.version(id) == nil {
-			return errNoSuchEntity("%s", notFoundVersion(arn, id))
-		}
+	return nil, s.editVersion(ctx, r, func(p *policyDoc, id string) error {
 		p.Default = id
 		p.Updated = s.now().UTC()
-		return putDoc(tx, kindPolicy, acct, p.Name, ver, p, s.now())
+		return nil
 	})
 }
 
 // Users, roles and groups as holders of policies.
-
-// holder says which kind of entity a policy call acts on.
-type holder struct {
-	kind      string // kindUser, kindRole, kindGroup
-	noun      string // "user", "role", "group"
-	quotaNoun string // "User", "Role", "Group", as quota names spell it
-	param     string // "UserName", ...
-	field     string // "userName", ...
-	inlineMax int    // aggregate inline policy size
-}
-
-// holderOf returns the entity kind an action names (AttachUserPolicy,
-// ListRolePolicies, PutGroupPolicy, ...).
-func holderOf(action string) holder {
-	switch {
-	case strings.Contains(action, "Role"):
-		return holder{kindRole, "role", "Role", "RoleName", "roleName", maxRoleInline}
-	case strings.Contains(action, "Group"):
-		return holder{kindGroup, "group", "Group", "GroupName", "groupName", maxGroupInline}
-	}
-	return holder{kindUser, "user", "User", "UserName", "userName", maxUserInline}
-}
-
-// holderFields are the policy fields of a loaded user, role or group.
-type holderFields struct {
-	arn      string
-	inline   *map[string]string
-	attached *[]string
-	boundary *string // nil for groups
-}
-
-// loadHolder reads a user, role or group. doc is the decoded document to
-// write back with putDoc.
-func loadHolder(tx store.Tx, h holder, account, name string) (doc any, f holderFields, version int64, err error) {
-	switch h.kind {
-	case kindRole:
-		d, ver, ok, err := getDoc[roleDoc](tx, kindRole, account, name)
-		if err != nil || !ok {
-			if err == nil {
-				err = noSuchRole(name)
-			}
-			return nil, f, 0, err
-		}
-		return d, holderFields{d.ARN, &d.Inline, &d.Attached, &d.Boundary}, ver, nil
-	case kindGroup:
-		d, ver, ok, err := getDoc[groupDoc](tx, kindGroup, account, name)
-		if err != nil || !ok {
-			if err == nil {
-				err = noSuchGroup(name)
-			}
-			return nil, f, 0, err
-		}
-		return d, holderFields{d.ARN, &d.Inline, &d.Attached, nil}, ver, nil
-	}
-	d, ver, ok, err := getDoc[userDoc](tx, kindUser, account, name)
-	if err != nil || !ok {
-		if err == nil {
-			err = noSuchUser(name)
-		}
-		return nil, f, 0, err
-	}
-	return d, holderFields{d.ARN, &d.Inline, &d.Attached, &d.Boundary}, ver, nil
-}
-
-// holderARN returns the ARN of the entity, or the one it would have with
-// path "/".
-func (s *Service) holderARN(ctx context.Context, h holder, account, name string) (string, error) {
-	switch h.kind {
-	case kindRole:
-		return s.roleARN(ctx, account, name)
-	case kindGroup:
-		return s.groupARN(ctx, account, name)
-	}
-	return s.userARN(ctx, account, name)
-}
-
-// holderParams reads and validates the entity name of a policy call and
-// authorizes action on the entity with extra condition keys.
-func (s *Service) holderParams(ctx context.Context, r *request, v *awsproto.Validation, keys func(*policy.Context)) (holder, string, string, error) {
-	h := holderOf(r.action)
-	name := r.get(h.param)
-	max := 128
-	if h.kind == kindRole {
-		max = 64
-	}
-	checkName(v, name, h.field, max)
-	if err := v.Err(); err != nil {
-		return h, "", "", err
-	}
-	arn, err := s.holderARN(ctx, h, r.c.AccountID, name)
-	if err != nil {
-		return h, "", "", err
-	}
-	return h, name, arn, s.authorize(ctx, r, "iam:"+r.action, arn, keys)
-}
 
 func (s *Service) attachPolicy(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
@@ -812,12 +697,7 @@ func (s *Service) putBoundary(ctx context.Context, r *request) (any, error) {
 		if *f.boundary == boundary {
 			return nil
 		}
-		p, pver, err := checkBoundaryPolicy(tx, acct, boundary)
-		if err != nil {
-			return err
-		}
-		p.BoundaryUses++
-		if err := putDoc(tx, kindPolicy, acct, p.Name, pver, p, s.now()); err != nil {
+		if err := s.claimBoundary(tx, acct, boundary); err != nil {
 			return err
 		}
 		if *f.boundary != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -50,24 +49,6 @@ func roleXML(r *roleDoc, full bool) xmlRole {
 		x.RoleLastUsed = &xmlLastUsed{}
 	}
 	return x
-}
-
-func noSuchRole(name string) error {
-	return errNoSuchEntity("The role with name %s cannot be found.", name)
-}
-
-// roleARN returns the ARN of role name: its own if it exists, else the one
-// it would have with path "/".
-func (s *Service) roleARN(ctx context.Context, account, name string) (string, error) {
-	arn := entityARN(account, "role", "/", name)
-	err := s.view(ctx, func(tx store.Tx) error {
-		r, _, ok, err := getDoc[roleDoc](tx, kindRole, account, name)
-		if ok {
-			arn = r.ARN
-		}
-		return err
-	})
-	return arn, err
 }
 
 // checkTrustPolicy parses a trust policy given in a request and checks
@@ -130,21 +111,9 @@ func (s *Service) createRole(ctx context.Context, r *request) (any, error) {
 	}
 	acct := r.c.AccountID
 	arn := entityARN(acct, "role", path, name)
-	err = s.authorize(ctx, r, "iam:CreateRole", arn, func(pc *policy.Context) {
-		if len(tags) > 0 {
-			requestTagKeys(tags)(pc)
-		}
-		if boundary != "" {
-			pc.Set("iam:PermissionsBoundary", boundary)
-		}
-	})
-	if err != nil {
+	h := roleHolder()
+	if err := s.authorizeCreate(ctx, r, h, arn, tags, boundary); err != nil {
 		return nil, err
-	}
-	if len(tags) > 0 {
-		if err := s.authorize(ctx, r, "iam:TagRole", arn, requestTagKeys(tags)); err != nil {
-			return nil, err
-		}
 	}
 	if err := s.checkTrustPolicy(ctx, trust); err != nil {
 		return nil, err
@@ -156,23 +125,7 @@ func (s *Service) createRole(ctx context.Context, r *request) (any, error) {
 	role := &roleDoc{Name: name, ID: id, Path: path, ARN: arn, Created: s.now().UTC(), Trust: trust,
 		Description: desc, MaxSession: maxSession, Tags: tags, Boundary: boundary}
 	err = s.update(ctx, func(tx store.Tx) error {
-		if _, _, ok, err := getDoc[roleDoc](tx, kindRole, acct, name); err != nil || ok {
-			if ok {
-				return errEntityExists("Role with name %s already exists.", name)
-			}
-			return err
-		}
-		if boundary != "" {
-			p, ver, err := checkBoundaryPolicy(tx, acct, boundary)
-			if err != nil {
-				return err
-			}
-			p.BoundaryUses++
-			if err := putDoc(tx, kindPolicy, acct, p.Name, ver, p, s.now()); err != nil {
-				return err
-			}
-		}
-		return putDoc(tx, kindRole, acct, name, 0, role, s.now())
+		return s.insertEntity(tx, h, acct, name, boundary, role)
 	})
 	if err != nil {
 		return nil, err
@@ -186,29 +139,12 @@ func (s *Service) createRole(ctx context.Context, r *request) (any, error) {
 
 func (s *Service) getRole(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
-	name := r.get("RoleName")
-	checkName(&v, name, "roleName", 64)
-	if err := v.Err(); err != nil {
+	h := roleHolder()
+	name := h.nameParam(&v, r)
+	if _, err := s.access(ctx, r, &v, h, name, "iam:GetRole", nil); err != nil {
 		return nil, err
 	}
-	acct := r.c.AccountID
-	arn, err := s.roleARN(ctx, acct, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, r, "iam:GetRole", arn, nil); err != nil {
-		return nil, err
-	}
-	var role *roleDoc
-	err = s.view(ctx, func(tx store.Tx) error {
-		var ok bool
-		var err error
-		role, _, ok, err = getDoc[roleDoc](tx, kindRole, acct, name)
-		if err == nil && !ok {
-			err = noSuchRole(name)
-		}
-		return err
-	})
+	role, err := viewEntity[roleDoc](ctx, s, r.c.AccountID, name)
 	if err != nil {
 		return nil, err
 	}
@@ -218,33 +154,9 @@ func (s *Service) getRole(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Service) listRoles(ctx context.Context, r *request) (any, error) {
-	var v awsproto.Validation
-	prefix := pathPrefixParam(&v, r)
-	pg, err := pageParams(&v, r)
+	items, truncated, marker, err := listEntities[roleDoc](ctx, s, r, func(x *roleDoc) xmlRole { return roleXML(x, false) })
 	if err != nil {
 		return nil, err
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	if err := s.authorize(ctx, r, "iam:ListRoles", entityARN(acct, "role", "/", ""), nil); err != nil {
-		return nil, err
-	}
-	var roles []*roleDoc
-	err = s.view(ctx, func(tx store.Tx) error {
-		var err error
-		roles, err = listDocs[roleDoc](tx, kindRole, acct)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	roles = slices.DeleteFunc(roles, func(x *roleDoc) bool { return !strings.HasPrefix(x.Path, prefix) })
-	out, truncated, marker := paginate(roles, func(x *roleDoc) string { return x.Name }, pg)
-	items := make([]xmlRole, len(out))
-	for i, x := range out {
-		items[i] = roleXML(x, false)
 	}
 	return struct {
 		Roles       list[xmlRole] `xml:"Roles"`
@@ -255,34 +167,22 @@ func (s *Service) listRoles(ctx context.Context, r *request) (any, error) {
 
 func (s *Service) deleteRole(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
-	name := r.get("RoleName")
-	checkName(&v, name, "roleName", 64)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	arn, err := s.roleARN(ctx, acct, name)
+	h := roleHolder()
+	name := h.nameParam(&v, r)
+	arn, err := s.access(ctx, r, &v, h, name, "iam:DeleteRole", nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, r, "iam:DeleteRole", arn, nil); err != nil {
-		return nil, err
-	}
+	acct := r.c.AccountID
 	var sessions []string
 	err = s.update(ctx, func(tx store.Tx) error {
 		sessions = sessions[:0]
-		role, _, ok, err := getDoc[roleDoc](tx, kindRole, acct, name)
+		role, _, err := loadEntity[roleDoc](tx, acct, name)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return noSuchRole(name)
-		}
-		switch {
-		case len(role.Inline) > 0:
-			return errDeleteConflict("Cannot delete entity, must delete policies first.")
-		case len(role.Attached) > 0:
-			return errDeleteConflict("Cannot delete entity, must detach all policies first.")
+		if err := policiesConflict(role.fields()); err != nil {
+			return err
 		}
 		if role.Boundary != "" {
 			if err := s.adjustBoundaryUses(tx, acct, role.Boundary, -1); err != nil {
@@ -331,46 +231,24 @@ func deleteSessions(tx store.Tx, account string, match func(*sessionDoc) bool) (
 
 func (s *Service) updateAssumeRolePolicy(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
-	name := r.get("RoleName")
-	checkName(&v, name, "roleName", 64)
+	h := roleHolder()
+	name := h.nameParam(&v, r)
 	doc := r.get("PolicyDocument")
 	checkDocument(&v, doc, "policyDocument")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	arn, err := s.roleARN(ctx, acct, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, r, "iam:UpdateAssumeRolePolicy", arn, nil); err != nil {
+	if _, err := s.access(ctx, r, &v, h, name, "iam:UpdateAssumeRolePolicy", nil); err != nil {
 		return nil, err
 	}
 	if err := s.checkTrustPolicy(ctx, doc); err != nil {
 		return nil, err
 	}
-	err = s.update(ctx, func(tx store.Tx) error {
-		role, ver, ok, err := getDoc[roleDoc](tx, kindRole, acct, name)
+	acct := r.c.AccountID
+	err := s.update(ctx, func(tx store.Tx) error {
+		role, ver, err := loadEntity[roleDoc](tx, acct, name)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return noSuchRole(name)
 		}
 		role.Trust = doc
 		return putDoc(tx, kindRole, acct, name, ver, role, s.now())
 	})
 	return nil, err
-}
-
-func (s *Service) tagRole(ctx context.Context, r *request) (any, error) {
-	return nil, s.changeTags(ctx, r, kindRole, true)
-}
-
-func (s *Service) untagRole(ctx context.Context, r *request) (any, error) {
-	return nil, s.changeTags(ctx, r, kindRole, false)
-}
-
-func (s *Service) listRoleTags(ctx context.Context, r *request) (any, error) {
-	return s.listTags(ctx, r, kindRole)
 }

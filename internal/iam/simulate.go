@@ -188,42 +188,35 @@ func (s *Service) simulatePrincipalPolicy(ctx context.Context, r *request) (any,
 		principal *caller.Caller
 	)
 	err = s.view(ctx, func(tx store.Tx) error {
+		var h holder
 		switch typ {
 		case "user":
-			u, _, ok, err := getDoc[userDoc](tx, kindUser, acct, name)
-			if err != nil || !ok || u.ARN != source {
-				if err == nil {
-					err = noSuchUser(name)
-				}
-				return err
-			}
-			principal = userCaller(acct, u)
-			pp, err = userPolicies(tx, acct, u)
-			return err
+			h = userHolder()
 		case "role":
-			ro, _, ok, err := getDoc[roleDoc](tx, kindRole, acct, name)
-			if err != nil || !ok || ro.ARN != source {
-				if err == nil {
-					err = noSuchRole(name)
-				}
-				return err
-			}
-			principal = roleCaller(acct, ro)
-			pp, err = rolePolicies(tx, acct, ro)
-			return err
+			h = roleHolder()
 		case "group":
-			g, _, ok, err := getDoc[groupDoc](tx, kindGroup, acct, name)
-			if err != nil || !ok || g.ARN != source {
-				if err == nil {
-					err = noSuchGroup(name)
-				}
-				return err
+			h = groupHolder()
+		default:
+			return errInvalidInput("Invalid ARN: %s", source)
+		}
+		doc, f, _, ok, err := h.find(tx, acct, name)
+		if err != nil || !ok || f.arn != source {
+			if err == nil {
+				err = h.noSuch(name)
 			}
-			u := &userDoc{Groups: []string{g.Name}}
-			pp, err = userPolicies(tx, acct, u)
 			return err
 		}
-		return errInvalidInput("Invalid ARN: %s", source)
+		switch d := doc.(type) {
+		case *userDoc:
+			principal = userCaller(acct, d)
+			pp, err = userPolicies(tx, acct, d)
+		case *roleDoc:
+			principal = roleCaller(acct, d)
+			pp, err = rolePolicies(tx, acct, d)
+		case *groupDoc:
+			pp, err = userPolicies(tx, acct, &userDoc{Groups: []string{d.Name}})
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -468,7 +461,7 @@ func (s *Service) simulateOne(principal *caller.Caller, pp principalPolicies, co
 
 	pc := policy.NewContext()
 	if principal.Type != "" {
-		SetPrincipalKeys(pc, principal)
+		principal.SetPrincipalKeys(pc)
 	}
 	now := s.now()
 	pc.SetTime("aws:CurrentTime", now)
@@ -480,7 +473,7 @@ func (s *Service) simulateOne(principal *caller.Caller, pp principalPolicies, co
 	for _, e := range in.ctxKeys {
 		pc.Set(e.name, e.values...)
 	}
-	req := policy.Request{Principal: PolicyPrincipal(principal), Action: action, Resource: resource, Context: pc}
+	req := policy.Request{Principal: principal.PolicyPrincipal(), Action: action, Resource: resource, Context: pc}
 	res := set.Decide(&req)
 	decision := decisionOf(res)
 

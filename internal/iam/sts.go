@@ -209,7 +209,7 @@ func (s *Service) assumeRole(ctx context.Context, r *request) (any, error) {
 	if in.transitive != nil {
 		pc.Set("sts:TransitiveTagKeys", in.transitive...)
 	}
-	req := policy.Request{Principal: PolicyPrincipal(c), Action: "sts:AssumeRole", Resource: role.ARN, Context: pc}
+	req := policy.Request{Principal: c.PolicyPrincipal(), Action: "sts:AssumeRole", Resource: role.ARN, Context: pc}
 	if res := set.Decide(&req); !res.Allowed {
 		return nil, denied
 	}

@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/custoskms/custos/internal/awsproto"
@@ -46,25 +45,6 @@ func userXML(u *userDoc, full bool) xmlUser {
 	return x
 }
 
-// userARN returns the ARN of user name in account: its own if it exists,
-// else the ARN it would have with path "/" (what AWS authorizes against
-// for an entity that does not exist).
-func (s *Service) userARN(ctx context.Context, account, name string) (string, error) {
-	arn := entityARN(account, "user", "/", name)
-	err := s.view(ctx, func(tx store.Tx) error {
-		u, _, ok, err := getDoc[userDoc](tx, kindUser, account, name)
-		if ok {
-			arn = u.ARN
-		}
-		return err
-	})
-	return arn, err
-}
-
-func noSuchUser(name string) error {
-	return errNoSuchEntity("The user with name %s cannot be found.", name)
-}
-
 // boundaryParam reads and validates an optional PermissionsBoundary ARN.
 func boundaryParam(v *awsproto.Validation, r *request, param, field string) string {
 	arn := r.get(param)
@@ -95,6 +75,17 @@ func checkBoundaryPolicy(tx store.Tx, account, arn string) (*policyDoc, int64, e
 	return p, ver, nil
 }
 
+// claimBoundary counts one more use of managed policy arn as a permissions
+// boundary, failing unless it can be one (see checkBoundaryPolicy).
+func (s *Service) claimBoundary(tx store.Tx, account, arn string) error {
+	p, ver, err := checkBoundaryPolicy(tx, account, arn)
+	if err != nil {
+		return err
+	}
+	p.BoundaryUses++
+	return putDoc(tx, kindPolicy, account, p.Name, ver, p, s.now())
+}
+
 func requestTagKeys(tags []tag) func(*policy.Context) {
 	return func(ctx *policy.Context) {
 		keys := make([]string, len(tags))
@@ -121,21 +112,9 @@ func (s *Service) createUser(ctx context.Context, r *request) (any, error) {
 	}
 	acct := r.c.AccountID
 	arn := entityARN(acct, "user", path, name)
-	err = s.authorize(ctx, r, "iam:CreateUser", arn, func(pc *policy.Context) {
-		if len(tags) > 0 {
-			requestTagKeys(tags)(pc)
-		}
-		if boundary != "" {
-			pc.Set("iam:PermissionsBoundary", boundary)
-		}
-	})
-	if err != nil {
+	h := userHolder()
+	if err := s.authorizeCreate(ctx, r, h, arn, tags, boundary); err != nil {
 		return nil, err
-	}
-	if len(tags) > 0 {
-		if err := s.authorize(ctx, r, "iam:TagUser", arn, requestTagKeys(tags)); err != nil {
-			return nil, err
-		}
 	}
 	id, err := newID(s.rand, prefixUser)
 	if err != nil {
@@ -143,23 +122,7 @@ func (s *Service) createUser(ctx context.Context, r *request) (any, error) {
 	}
 	u := &userDoc{Name: name, ID: id, Path: path, ARN: arn, Created: s.now().UTC(), Tags: tags, Boundary: boundary}
 	err = s.update(ctx, func(tx store.Tx) error {
-		if _, _, ok, err := getDoc[userDoc](tx, kindUser, acct, name); err != nil || ok {
-			if ok {
-				return errEntityExists("User with name %s already exists.", name)
-			}
-			return err
-		}
-		if boundary != "" {
-			p, ver, err := checkBoundaryPolicy(tx, acct, boundary)
-			if err != nil {
-				return err
-			}
-			p.BoundaryUses++
-			if err := putDoc(tx, kindPolicy, acct, p.Name, ver, p, s.now()); err != nil {
-				return err
-			}
-		}
-		return putDoc(tx, kindUser, acct, name, 0, u, s.now())
+		return s.insertEntity(tx, h, acct, name, boundary, u)
 	})
 	if err != nil {
 		return nil, err
@@ -202,23 +165,10 @@ func (s *Service) getUser(ctx context.Context, r *request) (any, error) {
 			return nil, errValidation("Must specify userName when calling with non-User credentials")
 		}
 	}
-	arn, err := s.userARN(ctx, c.AccountID, name)
-	if err != nil {
+	if _, err := s.access(ctx, r, &v, userHolder(), name, "iam:GetUser", nil); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, r, "iam:GetUser", arn, nil); err != nil {
-		return nil, err
-	}
-	var u *userDoc
-	err = s.view(ctx, func(tx store.Tx) error {
-		var ok bool
-		var err error
-		u, _, ok, err = getDoc[userDoc](tx, kindUser, c.AccountID, name)
-		if err == nil && !ok {
-			return noSuchUser(name)
-		}
-		return err
-	})
+	u, err := viewEntity[userDoc](ctx, s, c.AccountID, name)
 	if err != nil {
 		return nil, err
 	}
@@ -226,33 +176,9 @@ func (s *Service) getUser(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Service) listUsers(ctx context.Context, r *request) (any, error) {
-	var v awsproto.Validation
-	prefix := pathPrefixParam(&v, r)
-	pg, err := pageParams(&v, r)
+	items, truncated, marker, err := listEntities[userDoc](ctx, s, r, func(u *userDoc) xmlUser { return userXML(u, false) })
 	if err != nil {
 		return nil, err
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	if err := s.authorize(ctx, r, "iam:ListUsers", entityARN(acct, "user", "/", ""), nil); err != nil {
-		return nil, err
-	}
-	var users []*userDoc
-	err = s.view(ctx, func(tx store.Tx) error {
-		var err error
-		users, err = listDocs[userDoc](tx, kindUser, acct)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	users = slices.DeleteFunc(users, func(u *userDoc) bool { return !strings.HasPrefix(u.Path, prefix) })
-	out, truncated, marker := paginate(users, func(u *userDoc) string { return u.Name }, pg)
-	items := make([]xmlUser, len(out))
-	for i, u := range out {
-		items[i] = userXML(u, false)
 	}
 	return struct {
 		Users       list[xmlUser] `xml:"Users"`
@@ -263,26 +189,17 @@ func (s *Service) listUsers(ctx context.Context, r *request) (any, error) {
 
 func (s *Service) deleteUser(ctx context.Context, r *request) (any, error) {
 	var v awsproto.Validation
-	name := r.get("UserName")
-	checkName(&v, name, "userName", 128)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	acct := r.c.AccountID
-	arn, err := s.userARN(ctx, acct, name)
+	h := userHolder()
+	name := h.nameParam(&v, r)
+	arn, err := s.access(ctx, r, &v, h, name, "iam:DeleteUser", nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, r, "iam:DeleteUser", arn, nil); err != nil {
-		return nil, err
-	}
+	acct := r.c.AccountID
 	err = s.update(ctx, func(tx store.Tx) error {
-		u, _, ok, err := getDoc[userDoc](tx, kindUser, acct, name)
+		u, _, err := loadEntity[userDoc](tx, acct, name)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return noSuchUser(name)
 		}
 		creds, err := tx.ListCredentials(acct)
 		if err != nil {
@@ -293,12 +210,10 @@ func (s *Service) deleteUser(ctx context.Context, r *request) (any, error) {
 				return errDeleteConflict("Cannot delete entity, must delete access keys first.")
 			}
 		}
-		switch {
-		case len(u.Inline) > 0:
-			return errDeleteConflict("Cannot delete entity, must delete policies first.")
-		case len(u.Attached) > 0:
-			return errDeleteConflict("Cannot delete entity, must detach all policies first.")
-		case len(u.Groups) > 0:
+		if err := policiesConflict(u.fields()); err != nil {
+			return err
+		}
+		if len(u.Groups) > 0 {
 			return errDeleteConflict("Cannot delete entity, must remove users from group first.")
 		}
 		if u.Boundary != "" {
@@ -329,20 +244,6 @@ func (s *Service) adjustBoundaryUses(tx store.Tx, account, arn string, delta int
 	}
 	p.BoundaryUses = max(0, p.BoundaryUses+delta)
 	return putDoc(tx, kindPolicy, account, name, ver, p, s.now())
-}
-
-// Tags of users.
-
-func (s *Service) tagUser(ctx context.Context, r *request) (any, error) {
-	return nil, s.changeTags(ctx, r, kindUser, true)
-}
-
-func (s *Service) untagUser(ctx context.Context, r *request) (any, error) {
-	return nil, s.changeTags(ctx, r, kindUser, false)
-}
-
-func (s *Service) listUserTags(ctx context.Context, r *request) (any, error) {
-	return s.listTags(ctx, r, kindUser)
 }
 
 // Access keys. Changing keys changes no policies: these calls leave the
@@ -382,7 +283,7 @@ func (s *Service) keyOwnerOf(ctx context.Context, r *request, v *awsproto.Valida
 			return keyOwner{}, errValidation("Must specify userName when calling with non-User credentials")
 		}
 	}
-	arn, err := s.userARN(ctx, c.AccountID, name)
+	arn, err := s.holderARN(ctx, userHolder(), c.AccountID, name)
 	return keyOwner{name: name, arn: arn}, err
 }
 
@@ -396,7 +297,7 @@ func ownerExists(tx store.Tx, account string, o keyOwner) error {
 		return err
 	}
 	if !ok || u.ARN != o.arn {
-		return noSuchUser(o.name)
+		return userHolder().noSuch(o.name)
 	}
 	return nil
 }

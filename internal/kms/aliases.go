@@ -54,6 +54,17 @@ type AliasInput struct {
 	TargetKeyId *string
 }
 
+// validate checks the members of an AliasInput and AWS's alias-name rules.
+func (in *AliasInput) validate() error {
+	var v awsproto.Validation
+	rules := validateAliasName(&v, in.AliasName)
+	validateKeyID(&v, "targetKeyId", in.TargetKeyId)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return rules()
+}
+
 // aliasTargetKey resolves and checks the key an alias is to point to.
 func (s *Service) aliasTargetKey(ctx context.Context, c *Caller, keyID, action string) (*liveKey, error) {
 	ref, err := s.refOf(ctx, c, keyID, keyOnly)
@@ -75,13 +86,7 @@ func (s *Service) aliasTargetKey(ctx context.Context, c *Caller, keyID, action s
 
 // CreateAlias makes an alias name for a key.
 func (s *Service) CreateAlias(ctx context.Context, c *Caller, in *AliasInput) (*EmptyOutput, error) {
-	var v awsproto.Validation
-	rules := validateAliasName(&v, in.AliasName)
-	validateKeyID(&v, "targetKeyId", in.TargetKeyId)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := rules(); err != nil {
+	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	name := *in.AliasName
@@ -127,13 +132,7 @@ func (s *Service) CreateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 
 // UpdateAlias points an existing alias at another key of the same type.
 func (s *Service) UpdateAlias(ctx context.Context, c *Caller, in *AliasInput) (*EmptyOutput, error) {
-	var v awsproto.Validation
-	rules := validateAliasName(&v, in.AliasName)
-	validateKeyID(&v, "targetKeyId", in.TargetKeyId)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := rules(); err != nil {
+	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	name := *in.AliasName

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/custoskms/custos/internal/awsproto"
-	"github.com/custoskms/custos/internal/caller"
 	"github.com/custoskms/custos/internal/policy"
 )
 
@@ -25,14 +24,72 @@ type access struct {
 	sameKey   int8   // kms:ReEncryptOnSameKey: 0 not set, 1 false, 2 true
 
 	extra func(*policy.Context) // other request keys
+
+	// grantFits, when set, decides whether a grant that includes the
+	// operation allows the request, instead of its encryption context
+	// constraints (CreateGrant: the new grant must be equal or narrower).
+	grantFits func(*grant) bool
 }
 
 // authorize decides a request as AWS KMS does (see policy.Set.Decide): the
 // caller's SCPs, then explicit denies anywhere, then the key policy (which
 // must allow the caller, or its account and then the caller's IAM
-// policies), and for actions on no key the IAM policies alone. The reason
-// is kept in the caller's trail for the audit record.
+// policies), and for actions on no key the IAM policies alone. A request on
+// a key that the policies do not allow, deny explicitly or leave outside
+// the SCPs is allowed by a grant of the key for the caller that includes
+// the operation and whose constraints hold (see grantFor); the request's
+// grant tokens must all be valid (InvalidGrantTokenException), and may
+// carry grants this node does not know yet. The reason (the deciding
+// statements, or the grant) is kept in the caller's trail for the audit
+// record.
 func (s *Service) authorize(ctx context.Context, c *Caller, a access) error {
+	var tokens []*tokenClaims
+	if len(c.GrantTokens) > 0 {
+		var err error
+		if tokens, err = s.grantTokenClaims(ctx, c.GrantTokens); err != nil {
+			return err
+		}
+	}
+	res, resource := s.decide(c, a)
+	var by *grant
+	viaToken := false
+	if !res.Allowed && grantMayAllow(&res, &a) {
+		var err error
+		if by, viaToken, err = s.grantFor(ctx, c, &a, tokens); err != nil {
+			return err
+		}
+	}
+	if t := c.Trail; t != nil {
+		if a.key != nil {
+			t.Resources = appendUnique(t.Resources, a.key.meta.ARN)
+		}
+		switch {
+		case by != nil:
+			t.Decision, t.Reason = "Allow", grantReason(by, viaToken)
+		case res.Allowed:
+			t.Decision, t.Reason = "Allow", explainResult(res, nil)
+		default:
+			t.Decision, t.Reason = "Deny", explainResult(res, nil)
+		}
+	}
+	if !res.Allowed && by == nil {
+		return awsproto.Errorf("AccessDeniedException", "%s", res.Message(c.ARN, a.action, resource))
+	}
+	return nil
+}
+
+// decide applies the policies to a request and returns the result and the
+// resource decided on.
+func (s *Service) decide(c *Caller, a access) (policy.Result, string) {
+	set, req := s.question(c, a, false)
+	return set.Decide(&req), req.Resource
+}
+
+// question builds the policy set and request that decide a: the key policy
+// (with delegation to IAM) when the action is on a key, the caller's IAM
+// policies, boundary, session policies and SCPs. The context is built only
+// when some policy reads it, unless withContext.
+func (s *Service) question(c *Caller, a access, withContext bool) (policy.Set, policy.Request) {
 	set := policy.Set{}
 	resource := "*"
 	if a.key != nil && a.resource == "" {
@@ -51,27 +108,14 @@ func (s *Service) authorize(ctx context.Context, c *Caller, a access) error {
 		set.SCPs, set.Identity, set.Boundary, set.Session = p.SCPs, p.Identity, p.Boundary, p.Session
 	}
 	req := policy.Request{
-		Principal: policy.Principal{ARN: c.ARN, AccountID: c.AccountID, RoleARN: c.RoleARN},
+		Principal: c.PolicyPrincipal(),
 		Action:    a.action,
 		Resource:  resource,
 	}
-	if needsContext(&set) {
+	if withContext || needsContext(&set) {
 		req.Context = s.requestContext(c, a)
 	}
-	res := set.Decide(&req)
-	if t := c.Trail; t != nil {
-		if a.key != nil {
-			t.Resources = appendUnique(t.Resources, a.key.meta.ARN)
-		}
-		t.Decision, t.Reason = "Allow", explainResult(res, &set)
-		if !res.Allowed {
-			t.Decision = "Deny"
-		}
-	}
-	if !res.Allowed {
-		return awsproto.Errorf("AccessDeniedException", "%s", res.Message(c.ARN, a.action, resource))
-	}
-	return nil
+	return set, req
 }
 
 func appendUnique(list []string, s string) []string {
@@ -84,7 +128,7 @@ func appendUnique(list []string, s string) []string {
 }
 
 // explainResult names the statements that decided, for the audit trail.
-func explainResult(res policy.Result, set *policy.Set) string {
+func explainResult(res policy.Result, _ *policy.Set) string {
 	if !res.Allowed {
 		return strings.TrimPrefix(strings.TrimPrefix(res.Reason, "because "), "with ")
 	}
@@ -141,42 +185,11 @@ func needsContext(set *policy.Set) bool {
 
 // requestContext gathers the condition keys of a KMS request.
 func (s *Service) requestContext(c *Caller, a access) *policy.Context {
-	pc := policy.NewContext()
-	now := c.RequestTime
-	if now.IsZero() {
-		now = s.now()
-	}
-	pc.Set("aws:RequestedRegion", c.Region)
-	if c.SourceIP != "" {
-		pc.Set("aws:SourceIp", c.SourceIP)
-	}
-	pc.SetTime("aws:CurrentTime", now)
-	pc.SetNumber("aws:EpochTime", now.Unix())
-	pc.SetBool("aws:SecureTransport", c.Secure)
-	pc.Set("aws:PrincipalAccount", c.AccountID)
+	pc := c.PolicyContext(c.Region, s.now())
 	pc.Set("kms:CallerAccount", c.AccountID)
-	pc.Set("aws:userid", c.UserID)
-	switch c.Type {
-	case caller.TypeRoot:
-		pc.Set("aws:PrincipalArn", c.ARN)
-		pc.Set("aws:PrincipalType", "Account")
-	case caller.TypeIAMUser:
-		pc.Set("aws:PrincipalArn", c.ARN)
-		pc.Set("aws:PrincipalType", "User")
-		pc.Set("aws:username", c.UserName)
-	case caller.TypeAssumedRole:
-		pc.Set("aws:PrincipalArn", c.RoleARN)
-		pc.Set("aws:PrincipalType", "AssumedRole")
-	}
-	for k, v := range c.Tags {
-		pc.Set("aws:PrincipalTag/"+k, v)
-	}
-	if p := c.Policies; p != nil && p.OrgID != "" {
-		pc.Set("aws:PrincipalOrgID", p.OrgID)
-		pc.Set("aws:PrincipalOrgPaths", p.OrgPaths...)
-	}
 	if k := a.key; k != nil {
 		m := &k.meta
+		pc.Set("aws:ResourceAccount", m.AccountID)
 		pc.Set("kms:KeySpec", m.KeySpec)
 		pc.Set("kms:CustomerMasterKeySpec", m.KeySpec)
 		pc.Set("kms:KeyUsage", m.KeyUsage)

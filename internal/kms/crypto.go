@@ -30,9 +30,9 @@ func errInvalidCiphertext() error {
 	return awsproto.Errorf("InvalidCiphertextException", "")
 }
 
-// usable checks what every symmetric cryptographic operation on key k needs:
-// permission, a usable state, ENCRYPT_DECRYPT usage and an algorithm the
-// key supports.
+// usable checks what every encryption operation on key k needs: permission, a
+// usable state, ENCRYPT_DECRYPT usage and an encryption algorithm the key
+// supports ("" is SYMMETRIC_DEFAULT, which asymmetric keys do not support).
 func (s *Service) usable(ctx context.Context, c *Caller, k *liveKey, a access, op, algorithm string) error {
 	a.key = k
 	a.algorithm = algorithm
@@ -46,13 +46,30 @@ func (s *Service) usable(ctx context.Context, c *Caller, k *liveKey, a access, o
 		return err
 	}
 	if k.meta.KeyUsage != UsageEncryptDecrypt {
-		return awsproto.Errorf("InvalidKeyUsageException", "%s key usage is %s which is not valid for %s.", k.meta.ARN, k.meta.KeyUsage, op)
+		return errUsage(k, op)
 	}
-	if algorithm != "" && algorithm != AlgSymmetricDefault {
-		return awsproto.Errorf("InvalidKeyUsageException", "Algorithm %s is incompatible with key spec %s.", algorithm, k.meta.KeySpec)
+	if !canEncryptWith(k, a.algorithm) {
+		return errIncompatible(a.algorithm, k)
 	}
-	if k.current == nil {
+	if k.asym == nil && k.current == nil {
 		return s.internal(op, errors.New("kms: key has no current material"))
+	}
+	return nil
+}
+
+func errAsymmetricContext() error {
+	return awsproto.Errorf("ValidationException", "EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs.")
+}
+
+// checkAsymmetricEncrypt checks what encrypting plaintext under an asymmetric
+// key with algorithm needs beyond usable: no encryption context, and a
+// plaintext within RSA-OAEP's limit for the key size.
+func checkAsymmetricEncrypt(k *liveKey, algorithm string, plaintext []byte, ec map[string]string) error {
+	if len(ec) > 0 {
+		return errAsymmetricContext()
+	}
+	if max := k.asym.MaxPlaintext(algorithm); len(plaintext) > max {
+		return awsproto.Errorf("ValidationException", "Algorithm %s and key spec %s cannot encrypt data larger than %d bytes.", algorithm, k.meta.KeySpec, max)
 	}
 	return nil
 }
@@ -74,7 +91,9 @@ type EncryptOutput struct {
 	EncryptionAlgorithm string
 }
 
-// Encrypt encrypts up to 4 KiB under a symmetric key.
+// Encrypt encrypts up to 4 KiB under a symmetric key, or with RSA-OAEP under
+// an asymmetric ENCRYPT_DECRYPT key (a standard ciphertext that the private
+// key decrypts outside Custos too).
 func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*EncryptOutput, error) {
 	var v awsproto.Validation
 	validateKeyID(&v, "keyId", in.KeyId)
@@ -94,6 +113,19 @@ func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*En
 	}
 	if err := s.usable(ctx, c, k, access{action: "kms:Encrypt", ec: in.EncryptionContext, alias: aliasNameOf(*in.KeyId)}, "Encrypt", in.EncryptionAlgorithm); err != nil {
 		return nil, err
+	}
+	if k.asym != nil {
+		if err := checkAsymmetricEncrypt(k, in.EncryptionAlgorithm, in.Plaintext, in.EncryptionContext); err != nil {
+			return nil, err
+		}
+		if in.DryRun {
+			return nil, errDryRun()
+		}
+		blob, err := k.asym.Encrypt(s.rand, in.EncryptionAlgorithm, in.Plaintext)
+		if err != nil {
+			return nil, s.internal("Encrypt", err)
+		}
+		return &EncryptOutput{CiphertextBlob: blob, KeyId: k.meta.ARN, EncryptionAlgorithm: in.EncryptionAlgorithm}, nil
 	}
 	if in.DryRun {
 		return nil, errDryRun()
@@ -122,7 +154,7 @@ type DecryptOutput struct {
 	KeyId               string
 	Plaintext           []byte
 	EncryptionAlgorithm string
-	KeyMaterialId       string
+	KeyMaterialId       string `json:",omitempty"` // symmetric keys only
 }
 
 // source finds the key and material that made blob and checks that the
@@ -167,6 +199,37 @@ func (s *Service) source(ctx context.Context, c *Caller, op, action string, blob
 
 func open(m *keyring.Symmetric, blob []byte, ec map[string]string) ([]byte, error) {
 	pt, err := m.Open(blob, ec)
+	if err != nil {
+		return nil, errInvalidCiphertext()
+	}
+	return pt, nil
+}
+
+// namedKey returns the key a Decrypt KeyId or ReEncrypt SourceKeyId names,
+// or nil when there is none or it cannot be found (the symmetric path then
+// reports why, in its own order).
+func (s *Service) namedKey(ctx context.Context, c *Caller, keyID *string) *liveKey {
+	if keyID == nil {
+		return nil
+	}
+	k, err := s.key(ctx, c, *keyID, withAlias)
+	if err != nil {
+		return nil
+	}
+	return k
+}
+
+// decryptAsymmetric checks that the caller may decrypt with asymmetric key k
+// and algorithm, and decrypts an RSA-OAEP ciphertext. An asymmetric
+// ciphertext takes no encryption context.
+func (s *Service) decryptAsymmetric(ctx context.Context, c *Caller, k *liveKey, op string, a access, blob []byte, algorithm string) ([]byte, error) {
+	if err := s.usable(ctx, c, k, a, op, algorithm); err != nil {
+		return nil, err
+	}
+	if len(a.ec) > 0 {
+		return nil, errAsymmetricContext()
+	}
+	pt, err := k.asym.Decrypt(algorithm, blob)
 	if err != nil {
 		return nil, errInvalidCiphertext()
 	}
@@ -231,7 +294,9 @@ func validateDryRunModifiers(v *awsproto.Validation, mods []string) bool {
 }
 
 // Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or
-// ReEncrypt. The blob names its key, so KeyId is optional.
+// ReEncrypt. A symmetric blob names its key, so KeyId is optional; an
+// RSA-OAEP ciphertext names nothing, so KeyId and EncryptionAlgorithm must
+// name its asymmetric key and algorithm.
 func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*DecryptOutput, error) {
 	var v awsproto.Validation
 	ignore := validateDryRunModifiers(&v, in.DryRunModifiers) && in.DryRun
@@ -249,6 +314,19 @@ func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*De
 	}
 	if ignore {
 		return nil, s.dryRunWithoutCiphertext(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.KeyId, in.EncryptionAlgorithm, in.EncryptionContext)
+	}
+	// A KeyId naming an asymmetric key decrypts RSA-OAEP; any other KeyId,
+	// found or not, is the symmetric path's to check.
+	if named := s.namedKey(ctx, c, in.KeyId); named != nil && named.meta.KeySpec != SpecSymmetricDefault {
+		pt, err := s.decryptAsymmetric(ctx, c, named, "Decrypt", access{action: "kms:Decrypt", ec: in.EncryptionContext, alias: aliasNameOf(*in.KeyId)}, in.CiphertextBlob, in.EncryptionAlgorithm)
+		if err != nil {
+			return nil, err
+		}
+		if in.DryRun {
+			clear(pt)
+			return nil, errDryRun()
+		}
+		return &DecryptOutput{KeyId: named.meta.ARN, Plaintext: pt, EncryptionAlgorithm: in.EncryptionAlgorithm}, nil
 	}
 	k, m, err := s.source(ctx, c, "Decrypt", "kms:Decrypt", in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, 0)
 	if err != nil {
@@ -285,12 +363,15 @@ type ReEncryptOutput struct {
 	KeyId                          string
 	SourceEncryptionAlgorithm      string
 	DestinationEncryptionAlgorithm string
-	SourceKeyMaterialId            string
-	DestinationKeyMaterialId       string
+	SourceKeyMaterialId            string `json:",omitempty"` // symmetric source keys only
+	DestinationKeyMaterialId       string `json:",omitempty"` // symmetric destination keys only
 }
 
 // ReEncrypt decrypts a ciphertext and encrypts the plaintext under another
-// key (or the same one) without the plaintext leaving the service.
+// key (or the same one) without the plaintext leaving the service. Either key
+// may be asymmetric: an asymmetric source is named by SourceKeyId and
+// SourceEncryptionAlgorithm, an asymmetric destination needs
+// DestinationEncryptionAlgorithm, and neither takes an encryption context.
 func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) (*ReEncryptOutput, error) {
 	var v awsproto.Validation
 	ignore := validateDryRunModifiers(&v, in.DryRunModifiers) && in.DryRun
@@ -318,41 +399,79 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 		}
 		return nil, errDryRun()
 	}
-	var sameKey int8
-	if h, err := keyring.ParseCiphertext(in.CiphertextBlob); err == nil {
+	named := s.namedKey(ctx, c, in.SourceKeyId)
+	var (
+		src           *liveKey
+		pt            []byte
+		srcMaterialID string
+		sameKey       int8
+	)
+	dstAccess := access{action: "kms:ReEncryptTo", ec: in.DestinationEncryptionContext, alias: aliasNameOf(*in.DestinationKeyId)}
+	if named != nil && named.meta.KeySpec != SpecSymmetricDefault {
 		sameKey = 1
-		if h.KeyID == blobKeyRef(dst.meta.AccountID, dst.meta.ID) {
+		if named.meta.ARN == dst.meta.ARN {
 			sameKey = 2
 		}
-	}
-	src, srcMaterial, err := s.source(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, sameKey)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.usable(ctx, c, dst, access{action: "kms:ReEncryptTo", ec: in.DestinationEncryptionContext, sameKey: sameKey, alias: aliasNameOf(*in.DestinationKeyId)}, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
-		return nil, err
-	}
-	pt, err := open(srcMaterial, in.CiphertextBlob, in.SourceEncryptionContext)
-	if err != nil {
-		return nil, err
+		srcAccess := access{action: "kms:ReEncryptFrom", ec: in.SourceEncryptionContext, sameKey: sameKey, alias: aliasNameOf(*in.SourceKeyId)}
+		if err := s.usable(ctx, c, named, srcAccess, "ReEncrypt", in.SourceEncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		dstAccess.sameKey = sameKey
+		if err := s.usable(ctx, c, dst, dstAccess, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		if pt, err = s.decryptAsymmetric(ctx, c, named, "ReEncrypt", srcAccess, in.CiphertextBlob, in.SourceEncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		src = named
+	} else {
+		if h, err := keyring.ParseCiphertext(in.CiphertextBlob); err == nil {
+			sameKey = 1
+			if h.KeyID == blobKeyRef(dst.meta.AccountID, dst.meta.ID) {
+				sameKey = 2
+			}
+		}
+		var m *keyring.Symmetric
+		if src, m, err = s.source(ctx, c, "ReEncrypt", "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, sameKey); err != nil {
+			return nil, err
+		}
+		dstAccess.sameKey = sameKey
+		if err := s.usable(ctx, c, dst, dstAccess, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		if pt, err = open(m, in.CiphertextBlob, in.SourceEncryptionContext); err != nil {
+			return nil, err
+		}
+		srcMaterialID = m.MaterialID()
 	}
 	defer clear(pt)
+	out := &ReEncryptOutput{
+		SourceKeyId:                    src.meta.ARN,
+		KeyId:                          dst.meta.ARN,
+		SourceEncryptionAlgorithm:      orDefault(in.SourceEncryptionAlgorithm),
+		DestinationEncryptionAlgorithm: orDefault(in.DestinationEncryptionAlgorithm),
+		SourceKeyMaterialId:            srcMaterialID,
+	}
+	if dst.asym != nil {
+		if err := checkAsymmetricEncrypt(dst, in.DestinationEncryptionAlgorithm, pt, in.DestinationEncryptionContext); err != nil {
+			return nil, err
+		}
+		if in.DryRun {
+			return nil, errDryRun()
+		}
+		if out.CiphertextBlob, err = dst.asym.Encrypt(s.rand, in.DestinationEncryptionAlgorithm, pt); err != nil {
+			return nil, s.internal("ReEncrypt", err)
+		}
+		return out, nil
+	}
 	if in.DryRun {
 		return nil, errDryRun()
 	}
-	blob, err := dst.current.Seal(s.rand, pt, in.DestinationEncryptionContext)
-	if err != nil {
+	if out.CiphertextBlob, err = dst.current.Seal(s.rand, pt, in.DestinationEncryptionContext); err != nil {
 		return nil, s.internal("ReEncrypt", err)
 	}
-	return &ReEncryptOutput{
-		CiphertextBlob:                 blob,
-		SourceKeyId:                    src.meta.ARN,
-		KeyId:                          dst.meta.ARN,
-		SourceEncryptionAlgorithm:      AlgSymmetricDefault,
-		DestinationEncryptionAlgorithm: AlgSymmetricDefault,
-		SourceKeyMaterialId:            srcMaterial.MaterialID(),
-		DestinationKeyMaterialId:       dst.current.MaterialID(),
-	}, nil
+	out.DestinationKeyMaterialId = dst.current.MaterialID()
+	return out, nil
 }
 
 // GenerateDataKeyInput is the request of GenerateDataKey and

@@ -24,6 +24,7 @@ var allOperations = []string{
 	"GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies",
 	"Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac",
 	"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "DeriveSharedSecret",
+	"CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant",
 }
 
 func TestOperationTable(t *testing.T) {
@@ -40,7 +41,7 @@ func TestOperationTable(t *testing.T) {
 	if len(operations) != len(allOperations) {
 		t.Errorf("the table has %d rows, the test knows %d", len(operations), len(allOperations))
 	}
-	for _, name := range []string{"", "encrypt", "TrentService.Encrypt", "CreateGrant"} {
+	for _, name := range []string{"", "encrypt", "TrentService.Encrypt", "createGrant"} {
 		if _, ok := LookupOperation(name); ok {
 			t.Errorf("LookupOperation(%q) found a row", name)
 		}
@@ -53,6 +54,13 @@ const (
 	phKey = "{{KEY}}"
 	phARN = "{{ARN}}"
 	phCT  = "{{CT}}"
+	// Keys of the other specs, an RSA-OAEP ciphertext and a peer public key.
+	phECKey    = "{{ECKEY}}"    // ECC_NIST_P256, SIGN_VERIFY
+	phRSAKey   = "{{RSAKEY}}"   // RSA_2048, ENCRYPT_DECRYPT
+	phRSACT    = "{{RSACT}}"    // RSAES_OAEP_SHA_256 ciphertext under phRSAKey
+	phHMACKey  = "{{HMACKEY}}"  // HMAC_256
+	phAgreeKey = "{{AGREEKEY}}" // ECC_NIST_P256, KEY_AGREEMENT
+	phAgreePub = "{{AGREEPUB}}" // its public key (DER SPKI)
 )
 
 // operationSeeds are real request bodies, by operation.
@@ -63,6 +71,9 @@ var operationSeeds = map[string][]string{
 		`{"Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:root\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}","BypassPolicyLockoutSafetyCheck":true}`,
 		`{"KeySpec":"RSA_2048","KeyUsage":"SIGN_VERIFY"}`,
 		`{"MultiRegion":true,"CustomerMasterKeySpec":"SYMMETRIC_DEFAULT"}`,
+		`{"KeySpec":"ECC_NIST_P256","KeyUsage":"KEY_AGREEMENT"}`,
+		`{"KeySpec":"HMAC_384","KeyUsage":"GENERATE_VERIFY_MAC"}`,
+		`{"KeySpec":"ML_DSA_44","KeyUsage":"SIGN_VERIFY"}`,
 	},
 	"DescribeKey":          {`{"KeyId":"{{KEY}}"}`, `{"KeyId":"{{ARN}}","GrantTokens":["t"]}`, `{"KeyId":"alias/app"}`},
 	"ListKeys":             {`{}`, `{"Limit":1}`, `{"Limit":10,"Marker":"YWJj"}`},
@@ -78,16 +89,19 @@ var operationSeeds = map[string][]string{
 	"Encrypt": {
 		`{"KeyId":"{{KEY}}","Plaintext":"aGVsbG8="}`,
 		`{"KeyId":"alias/app","Plaintext":"aGVsbG8=","EncryptionContext":{"dept":"10"},"EncryptionAlgorithm":"SYMMETRIC_DEFAULT","GrantTokens":["t"],"DryRun":true}`,
+		`{"KeyId":"{{RSAKEY}}","Plaintext":"aGVsbG8=","EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}`,
 	},
 	"Decrypt": {
 		`{"CiphertextBlob":"{{CT}}"}`,
 		`{"CiphertextBlob":"{{CT}}","KeyId":"{{ARN}}","EncryptionContext":{"a":"b"},"EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`,
 		`{"CiphertextBlob":"{{CT}}","DryRun":true,"DryRunModifiers":["IGNORE_CIPHERTEXT"]}`,
 		`{"CiphertextBlob":"{{CT}}","Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256","AttestationDocument":"AAAA"}}`,
+		`{"CiphertextBlob":"{{RSACT}}","KeyId":"{{RSAKEY}}","EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}`,
 	},
 	"ReEncrypt": {
 		`{"CiphertextBlob":"{{CT}}","DestinationKeyId":"{{KEY}}","DestinationEncryptionContext":{"x":"y"}}`,
 		`{"CiphertextBlob":"{{CT}}","SourceKeyId":"{{KEY}}","DestinationKeyId":"{{ARN}}","SourceEncryptionAlgorithm":"SYMMETRIC_DEFAULT","DestinationEncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`,
+		`{"CiphertextBlob":"{{RSACT}}","SourceKeyId":"{{RSAKEY}}","SourceEncryptionAlgorithm":"RSAES_OAEP_SHA_256","DestinationKeyId":"{{RSAKEY}}","DestinationEncryptionAlgorithm":"RSAES_OAEP_SHA_1"}`,
 	},
 	"GenerateDataKey":                 {`{"KeyId":"{{KEY}}","KeySpec":"AES_256"}`, `{"KeyId":"{{ARN}}","NumberOfBytes":64,"EncryptionContext":{"a":"b"}}`},
 	"GenerateDataKeyWithoutPlaintext": {`{"KeyId":"{{KEY}}","KeySpec":"AES_128"}`},
@@ -104,16 +118,42 @@ var operationSeeds = map[string][]string{
 		`{"KeyId":"{{KEY}}","PolicyName":"default","Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:root\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}"}`,
 	},
 	"ListKeyPolicies": {`{"KeyId":"{{KEY}}"}`},
-	"Sign":            {`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","MessageType":"RAW","SigningAlgorithm":"RSASSA_PSS_SHA_256"}`},
-	"Verify":          {`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","Signature":"AAAA","SigningAlgorithm":"ECDSA_SHA_256"}`},
-	"GetPublicKey":    {`{"KeyId":"{{KEY}}"}`},
-	"GenerateMac":     {`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","MacAlgorithm":"HMAC_SHA_256"}`},
-	"VerifyMac":       {`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","Mac":"AAAA","MacAlgorithm":"HMAC_SHA_256"}`},
+	"Sign": {
+		`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","MessageType":"RAW","SigningAlgorithm":"RSASSA_PSS_SHA_256"}`,
+		`{"KeyId":"{{ECKEY}}","Message":"aGVsbG8=","MessageType":"RAW","SigningAlgorithm":"ECDSA_SHA_256"}`,
+		`{"KeyId":"{{ECKEY}}","Message":"LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=","MessageType":"DIGEST","SigningAlgorithm":"ECDSA_SHA_256","DryRun":true}`,
+	},
+	"Verify": {
+		`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","Signature":"AAAA","SigningAlgorithm":"ECDSA_SHA_256"}`,
+		`{"KeyId":"{{ECKEY}}","Message":"aGVsbG8=","MessageType":"RAW","Signature":"MEUCIQDd","SigningAlgorithm":"ECDSA_SHA_256"}`,
+	},
+	"GetPublicKey": {`{"KeyId":"{{KEY}}"}`, `{"KeyId":"{{ECKEY}}"}`, `{"KeyId":"{{RSAKEY}}","GrantTokens":["t"]}`},
+	"GenerateMac": {
+		`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","MacAlgorithm":"HMAC_SHA_256"}`,
+		`{"KeyId":"{{HMACKEY}}","Message":"aGVsbG8=","MacAlgorithm":"HMAC_SHA_256"}`,
+	},
+	"VerifyMac": {
+		`{"KeyId":"{{KEY}}","Message":"aGVsbG8=","Mac":"AAAA","MacAlgorithm":"HMAC_SHA_256"}`,
+		`{"KeyId":"{{HMACKEY}}","Message":"aGVsbG8=","Mac":"AAAA","MacAlgorithm":"HMAC_SHA_256"}`,
+	},
 	"GenerateDataKeyPair": {
 		`{"KeyId":"{{KEY}}","KeyPairSpec":"ECC_NIST_P256"}`,
+		`{"KeyId":"{{ARN}}","KeyPairSpec":"ECC_NIST_EDWARDS25519","EncryptionContext":{"a":"b"}}`,
+		`{"KeyId":"{{KEY}}","KeyPairSpec":"SM2"}`,
 	},
-	"GenerateDataKeyPairWithoutPlaintext": {`{"KeyId":"{{KEY}}","KeyPairSpec":"RSA_2048","EncryptionContext":{"a":"b"}}`},
-	"DeriveSharedSecret":                  {`{"KeyId":"{{KEY}}","KeyAgreementAlgorithm":"ECDH","PublicKey":"AAAA"}`},
+	"GenerateDataKeyPairWithoutPlaintext": {`{"KeyId":"{{KEY}}","KeyPairSpec":"ECC_SECG_P256K1","EncryptionContext":{"a":"b"}}`},
+	"DeriveSharedSecret": {
+		`{"KeyId":"{{KEY}}","KeyAgreementAlgorithm":"ECDH","PublicKey":"AAAA"}`,
+		`{"KeyId":"{{AGREEKEY}}","KeyAgreementAlgorithm":"ECDH","PublicKey":"{{AGREEPUB}}"}`,
+	},
+	"CreateGrant": {
+		`{"KeyId":"{{KEY}}","GranteePrincipal":"arn:aws:iam::111122223333:root","Operations":["Encrypt","Decrypt"]}`,
+		`{"KeyId":"{{ARN}}","GranteePrincipal":"arn:aws:iam::111122223333:root","RetiringPrincipal":"arn:aws:iam::111122223333:root","Operations":["Encrypt","CreateGrant"],"Constraints":{"EncryptionContextSubset":{"a":"b"}},"Name":"n","DryRun":true}`,
+	},
+	"ListGrants":          {`{"KeyId":"{{KEY}}"}`, `{"KeyId":"{{ARN}}","Limit":1,"GranteePrincipal":"arn:aws:iam::111122223333:root"}`},
+	"ListRetirableGrants": {`{"RetiringPrincipal":"arn:aws:iam::111122223333:root","Limit":2}`},
+	"RetireGrant":         {`{"KeyId":"{{KEY}}","GrantId":"0000000000000000000000000000000000000000000000000000000000000000"}`, `{"GrantToken":"AQ"}`},
+	"RevokeGrant":         {`{"KeyId":"{{ARN}}","GrantId":"0000000000000000000000000000000000000000000000000000000000000000","DryRun":true}`},
 }
 
 // serverFaults are the errors allowed a status other than 400.
@@ -142,7 +182,22 @@ func FuzzOperations(f *testing.F) {
 	key := createKey(f, s)
 	createAlias(f, s, "alias/app", key.KeyId)
 	ct := base64.StdEncoding.EncodeToString(encrypt(f, s, key.KeyId, []byte("hello"), map[string]string{"a": "b"}))
-	replacer := strings.NewReplacer(phKey, key.KeyId, phARN, key.Arn, phCT, ct)
+	ecKey := createSpecKey(f, s, "ECC_NIST_P256", "SIGN_VERIFY")
+	rsaKey := createSpecKey(f, s, "RSA_2048", "ENCRYPT_DECRYPT")
+	hmacKey := createSpecKey(f, s, "HMAC_256", "GENERATE_VERIFY_MAC")
+	agreeKey := createSpecKey(f, s, "ECC_NIST_P256", "KEY_AGREEMENT")
+	rsaCT, err := s.Encrypt(ctx, testCaller, &EncryptInput{KeyId: ptr(rsaKey.KeyId), Plaintext: []byte("hello"), EncryptionAlgorithm: "RSAES_OAEP_SHA_256"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	agreePub, err := s.GetPublicKey(ctx, testCaller, &KeyIDInput{KeyId: ptr(agreeKey.KeyId)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	replacer := strings.NewReplacer(phKey, key.KeyId, phARN, key.Arn, phCT, ct,
+		phECKey, ecKey.KeyId, phRSAKey, rsaKey.KeyId, phRSACT, b64(rsaCT.CiphertextBlob), phHMACKey, hmacKey.KeyId,
+		phAgreeKey, agreeKey.KeyId, phAgreePub, b64(agreePub.PublicKey))
 
 	f.Fuzz(func(t *testing.T, name string, body []byte) {
 		op, ok := LookupOperation(name)

@@ -127,9 +127,7 @@ func metadataOf(k *store.Key) *KeyMetadata {
 		MultiRegion:           k.MultiRegion,
 		CurrentKeyMaterialId:  k.CurrentMaterialID,
 	}
-	if k.KeySpec == SpecSymmetricDefault {
-		m.EncryptionAlgorithms = []string{AlgSymmetricDefault}
-	}
+	m.EncryptionAlgorithms, m.SigningAlgorithms, m.MacAlgorithms, m.KeyAgreementAlgorithms = algorithmLists(k.KeySpec, k.KeyUsage)
 	if k.State == StatePendingDeletion {
 		m.DeletionDate = awsproto.TimePtr(k.DeletionDate)
 		m.PendingDeletionWindowInDays = k.PendingWindowDays
@@ -228,8 +226,8 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	}}); err != nil {
 		return nil, err
 	}
-	if spec != SpecSymmetricDefault {
-		return nil, awsproto.Errorf("UnsupportedOperationException", "KeySpec %s is not supported by this server yet.", spec)
+	if !supportedSpec(spec) {
+		return nil, awsproto.Errorf("UnsupportedOperationException", "KeySpec %s is not supported in this region.", spec)
 	}
 	if origin != OriginAWSKMS {
 		return nil, awsproto.Errorf("UnsupportedOperationException", "Origin %s is not supported by this server yet.", origin)
@@ -265,7 +263,7 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 		k.MultiRegionKeyType = "PRIMARY"
 		k.PrimaryRegion = c.Region
 	}
-	m, err := s.newMaterial(k.ARN, now)
+	m, err := s.newMaterialOf(spec, k.ARN, now)
 	if err != nil {
 		return nil, s.internal("CreateKey", err)
 	}
@@ -307,15 +305,23 @@ func (s *Service) newKeyID(multiRegion bool) (string, error) {
 // newMaterial makes new symmetric key material for key arn, wrapped under
 // the root key.
 func (s *Service) newMaterial(arn string, now time.Time) (store.Material, error) {
+	return s.newMaterialOf(SpecSymmetricDefault, arn, now)
+}
+
+// newMaterialOf makes new key material of a key spec (see newKeyMaterial)
+// for key arn, wrapped under the root key like symmetric material.
+func (s *Service) newMaterialOf(spec, arn string, now time.Time) (store.Material, error) {
 	id, err := keyring.NewMaterialID(s.rand)
 	if err != nil {
 		return store.Material{}, err
 	}
-	secret, err := keyring.NewSymmetricMaterial(s.rand)
+	secret, err := s.newKeyMaterial(spec)
 	if err != nil {
 		return store.Material{}, err
 	}
-	wrapped, err := s.root.Wrap(s.rand, secret.Bytes(), wrapAAD(arn, id))
+	plain := secret.Bytes()
+	wrapped, err := s.root.Wrap(s.rand, plain, wrapAAD(arn, id))
+	clear(plain)
 	if err != nil {
 		return store.Material{}, err
 	}
@@ -360,7 +366,7 @@ func (s *Service) DescribeKey(ctx context.Context, c *Caller, in *KeyIDInput) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, access{action: "kms:DescribeKey", key: k}); err != nil {
+	if err := s.authorize(ctx, c, access{action: "kms:DescribeKey", key: k, alias: aliasNameOf(*in.KeyId)}); err != nil {
 		return nil, err
 	}
 	return &KeyMetadataOutput{KeyMetadata: metadataOf(&k.meta)}, nil

@@ -9,7 +9,7 @@ import (
 // Operation is one row of the KMS operation table.
 type Operation struct {
 	Name     string // the TrentService operation, e.g. "Encrypt"
-	ReadOnly bool   // as CloudTrail marks it
+	ReadOnly bool   // as CloudTrail marks it (the cryptographic operations are)
 	MaxBody  int64  // largest request body accepted, in bytes
 	handle   func(s *Service, ctx context.Context, c *Caller, body []byte) (any, error)
 }
@@ -34,6 +34,9 @@ func row[I, O any](name string, readOnly bool, maxBody int64, fn func(*Service, 
 				return nil, err
 			}
 			recordRequest(c, &in)
+			if toks := grantTokensOf(&in); len(toks) > 0 || c.GrantTokens != nil {
+				c.GrantTokens = toks
+			}
 			if s.rejectSensitive {
 				if err := checkContext(&in); err != nil {
 					return nil, err
@@ -43,21 +46,12 @@ func row[I, O any](name string, readOnly bool, maxBody int64, fn func(*Service, 
 			if err != nil {
 				return nil, err
 			}
-			if !readOnly && !cryptographic[name] {
+			if !readOnly { // CloudTrail records no response of read-only operations
 				recordResponse(c, out)
 			}
 			return out, nil
 		},
 	}
-}
-
-// cryptographic operations are recorded without response elements, as
-// CloudTrail records them.
-var cryptographic = map[string]bool{
-	"Encrypt": true, "Decrypt": true, "ReEncrypt": true, "GenerateDataKey": true,
-	"GenerateDataKeyWithoutPlaintext": true, "GenerateRandom": true, "Sign": true, "Verify": true,
-	"GenerateMac": true, "VerifyMac": true, "DeriveSharedSecret": true, "GenerateDataKeyPair": true,
-	"GenerateDataKeyPairWithoutPlaintext": true,
 }
 
 // operations is the table of every TrentService operation Custos serves.
@@ -79,12 +73,12 @@ func init() {
 		row("EnableKeyRotation", false, smallBody, (*Service).EnableKeyRotation),
 		row("DisableKeyRotation", false, smallBody, (*Service).DisableKeyRotation),
 		// Cryptographic operations.
-		row("Encrypt", false, smallBody, (*Service).Encrypt),
-		row("Decrypt", false, smallBody, (*Service).Decrypt),
-		row("ReEncrypt", false, smallBody, (*Service).ReEncrypt),
-		row("GenerateDataKey", false, smallBody, (*Service).GenerateDataKey),
-		row("GenerateDataKeyWithoutPlaintext", false, smallBody, (*Service).GenerateDataKeyWithoutPlaintext),
-		row("GenerateRandom", false, smallBody, (*Service).GenerateRandom),
+		row("Encrypt", true, smallBody, (*Service).Encrypt),
+		row("Decrypt", true, smallBody, (*Service).Decrypt),
+		row("ReEncrypt", true, smallBody, (*Service).ReEncrypt),
+		row("GenerateDataKey", true, smallBody, (*Service).GenerateDataKey),
+		row("GenerateDataKeyWithoutPlaintext", true, smallBody, (*Service).GenerateDataKeyWithoutPlaintext),
+		row("GenerateRandom", true, smallBody, (*Service).GenerateRandom),
 		// Aliases.
 		row("CreateAlias", false, smallBody, (*Service).CreateAlias),
 		row("UpdateAlias", false, smallBody, (*Service).UpdateAlias),
@@ -100,15 +94,20 @@ func init() {
 		row("ListKeyPolicies", true, smallBody, (*Service).ListKeyPolicies),
 		// Operations of key types Custos does not make yet: AWS's answer for a
 		// symmetric key.
-		row("Sign", false, smallBody, (*Service).Sign),
+		row("Sign", true, smallBody, (*Service).Sign),
 		row("Verify", true, smallBody, (*Service).Verify),
 		row("GetPublicKey", true, smallBody, (*Service).GetPublicKey),
-		row("GenerateMac", false, smallBody, (*Service).GenerateMac),
+		row("GenerateMac", true, smallBody, (*Service).GenerateMac),
 		row("VerifyMac", true, smallBody, (*Service).VerifyMac),
-		row("GenerateDataKeyPair", false, smallBody, (*Service).GenerateDataKeyPair),
-		row("GenerateDataKeyPairWithoutPlaintext", false, smallBody, (*Service).GenerateDataKeyPairWithoutPlaintext),
-		row("DeriveSharedSecret", false, smallBody, (*Service).DeriveSharedSecret),
+		row("GenerateDataKeyPair", true, smallBody, (*Service).GenerateDataKeyPair),
+		row("GenerateDataKeyPairWithoutPlaintext", true, smallBody, (*Service).GenerateDataKeyPairWithoutPlaintext),
+		row("DeriveSharedSecret", true, smallBody, (*Service).DeriveSharedSecret),
 		// Grants.
+		withoutGrantToken(row("CreateGrant", false, smallBody, (*Service).CreateGrant)),
+		row("ListGrants", true, smallBody, (*Service).ListGrants),
+		row("ListRetirableGrants", true, smallBody, (*Service).ListRetirableGrants),
+		row("RetireGrant", false, smallBody, (*Service).RetireGrant),
+		row("RevokeGrant", false, smallBody, (*Service).RevokeGrant),
 	} {
 		operations[op.Name] = op
 	}

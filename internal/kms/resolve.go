@@ -24,11 +24,13 @@ func (r keyRef) arn() string { return keyARN(r.region, r.account, r.id) }
 // the key replaces it.
 type liveKey struct {
 	meta      store.Key
-	policy    *policy.Policy // the compiled key policy
-	tags      []store.Tag    // for aws:ResourceTag
-	aliases   []string       // alias names, for kms:ResourceAliases
-	current   *keyring.Symmetric
+	policy    *policy.Policy                // the compiled key policy
+	tags      []store.Tag                   // for aws:ResourceTag
+	aliases   []string                      // alias names, for kms:ResourceAliases
+	current   *keyring.Symmetric            // SYMMETRIC_DEFAULT keys
 	materials map[string]*keyring.Symmetric // by material id
+	asym      *keyring.Asymmetric           // asymmetric keys (RSA, ECC, ML-DSA)
+	mac       *keyring.HMAC                 // HMAC keys
 }
 
 // keyCache holds live keys and alias targets. A load that raced with an
@@ -304,7 +306,8 @@ func (s *Service) keyByRef(ctx context.Context, ref keyRef) (*liveKey, error) {
 	return k, nil
 }
 
-// prepare unwraps a key's material under the root key.
+// prepare unwraps a key's material under the root key and prepares it for its spec: every version of symmetric
+// material, or the one private key of an asymmetric key, or the one secret of an HMAC key.
 func (s *Service) prepare(meta store.Key, mats []store.Material) (*liveKey, error) {
 	pol, err := policy.Parse(meta.Policy, policy.KeyPolicy)
 	if err != nil {
@@ -316,13 +319,24 @@ func (s *Service) prepare(meta store.Key, mats []store.Material) (*liveKey, erro
 		if err != nil {
 			return nil, err
 		}
-		sym, err := keyring.NewSymmetric(blobKeyRef(meta.AccountID, meta.ID), m.ID, secret)
-		if err != nil {
-			return nil, err
-		}
-		k.materials[m.ID] = sym
-		if m.ID == meta.CurrentMaterialID {
-			k.current = sym
+		switch spec := meta.KeySpec; {
+		case keyring.IsHMACSpec(spec):
+			if k.mac, err = keyring.NewHMAC(spec, secret); err != nil {
+				return nil, err
+			}
+		case keyring.IsAsymmetricSpec(spec):
+			if k.asym, err = keyring.NewAsymmetric(spec, secret); err != nil {
+				return nil, err
+			}
+		default:
+			sym, err := keyring.NewSymmetric(blobKeyRef(meta.AccountID, meta.ID), m.ID, secret)
+			if err != nil {
+				return nil, err
+			}
+			k.materials[m.ID] = sym
+			if m.ID == meta.CurrentMaterialID {
+				k.current = sym
+			}
 		}
 	}
 	return k, nil

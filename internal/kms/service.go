@@ -65,6 +65,7 @@ type Service struct {
 	rejectSensitive bool
 	log             *slog.Logger
 	keys            *keyCache
+	grants          grantCache // grants by key, grant tokens (grants.go)
 	mu              sync.Mutex // serializes the deletion sweep
 }
 
@@ -99,6 +100,10 @@ func (s *Service) internal(op string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return awsproto.Errorf("DependencyTimeoutException", "The request timed out.")
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		s.log.Warn("kms: the store is unavailable", "op", op, "err", err)
+		return awsproto.Errorf("DependencyTimeoutException", "The service could not reach its database. Retry the request.")
 	}
 	s.log.Error("kms: internal error", "op", op, "err", err)
 	return awsproto.Internal()

@@ -31,6 +31,9 @@ func (s *Service) Sweep(ctx context.Context) (deleted, rotated int, err error) {
 				if err := tx.DeleteKey(k.ARN); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
+				if err := s.deleteKeyGrants(tx, k); err != nil {
+					return err
+				}
 			}
 			return nil
 		})

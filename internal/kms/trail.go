@@ -139,34 +139,29 @@ func kindText(kind string) string {
 // operations, to spare them reflection.
 type trailParamser interface{ trailParams() map[string]any }
 
-func (in *EncryptInput) trailParams() map[string]any {
+// cryptoParams are the parameters CloudTrail records for Encrypt and
+// Decrypt.
+func cryptoParams(keyID *string, ec map[string]string, algorithm string, dryRun bool) map[string]any {
 	m := make(map[string]any, 3)
-	if in.KeyId != nil {
-		m["keyId"] = *in.KeyId
+	if keyID != nil {
+		m["keyId"] = *keyID
 	}
-	if in.EncryptionContext != nil {
-		m["encryptionContext"] = in.EncryptionContext
+	if ec != nil {
+		m["encryptionContext"] = ec
 	}
-	m["encryptionAlgorithm"] = orDefault(in.EncryptionAlgorithm)
-	if in.DryRun {
+	m["encryptionAlgorithm"] = orDefault(algorithm)
+	if dryRun {
 		m["dryRun"] = true
 	}
 	return m
 }
 
+func (in *EncryptInput) trailParams() map[string]any {
+	return cryptoParams(in.KeyId, in.EncryptionContext, in.EncryptionAlgorithm, in.DryRun)
+}
+
 func (in *DecryptInput) trailParams() map[string]any {
-	m := make(map[string]any, 3)
-	if in.KeyId != nil {
-		m["keyId"] = *in.KeyId
-	}
-	if in.EncryptionContext != nil {
-		m["encryptionContext"] = in.EncryptionContext
-	}
-	m["encryptionAlgorithm"] = orDefault(in.EncryptionAlgorithm)
-	if in.DryRun {
-		m["dryRun"] = true
-	}
-	return m
+	return cryptoParams(in.KeyId, in.EncryptionContext, in.EncryptionAlgorithm, in.DryRun)
 }
 
 func (in *GenerateDataKeyInput) trailParams() map[string]any {

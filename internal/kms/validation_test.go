@@ -118,9 +118,9 @@ func TestValidation(t *testing.T) {
 			return err
 		}, code: "ValidationException", msg: validation1(nullAt("keyId"))},
 		{name: "Sign missing KeyId", call: func() error {
-			_, err := s.Sign(ctx, c, &AsymmetricInput{})
+			_, err := s.Sign(ctx, c, &MessageInput{})
 			return err
-		}, code: "ValidationException", msg: validation1(nullAt("keyId"))},
+		}, code: "ValidationException", msg: "3 validation errors detected: " + nullAt("keyId") + "; " + nullAt("message") + "; " + nullAt("signingAlgorithm")},
 		{name: "ReEncrypt missing DestinationKeyId", call: func() error {
 			_, err := s.ReEncrypt(ctx, c, &ReEncryptInput{CiphertextBlob: ct})
 			return err
@@ -551,11 +551,11 @@ func TestValidation(t *testing.T) {
 
 		// Operations of other key types, on a symmetric key.
 		{name: "Sign on a symmetric key", call: func() error {
-			_, err := s.Sign(ctx, c, &AsymmetricInput{KeyId: ptr(id)})
+			_, err := s.Sign(ctx, c, &MessageInput{KeyId: ptr(id), Message: []byte("m"), SigningAlgorithm: "ECDSA_SHA_256"})
 			return err
 		}, code: "InvalidKeyUsageException", msg: arn + " key usage is ENCRYPT_DECRYPT which is not valid for Sign."},
 		{name: "GenerateMac on a symmetric key", call: func() error {
-			_, err := s.GenerateMac(ctx, c, &AsymmetricInput{KeyId: ptr(id)})
+			_, err := s.GenerateMac(ctx, c, &MessageInput{KeyId: ptr(id), Message: []byte("m"), MacAlgorithm: "HMAC_SHA_256"})
 			return err
 		}, code: "InvalidKeyUsageException", msg: arn + " key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac."},
 		{name: "GenerateDataKeyPair bad KeyPairSpec", call: func() error {

@@ -28,9 +28,10 @@ type Config struct {
 	Region      string        // SigV4 signing region; default "us-east-1"
 	AccessKeyID string        // required
 	SecretKey   string        // required; never printed
-	Op          string        // "Encrypt", "Decrypt", "GenerateDataKey", "GenerateRandom" or "DescribeKey"
-	Size        int           // plaintext bytes for Encrypt and Decrypt (default 4096); NumberOfBytes for GenerateRandom (default 32)
+	Op          string        // "Encrypt", "Decrypt", "GenerateDataKey", "GenerateRandom", "DescribeKey", "Sign" or "GenerateMac"
+	Size        int           // plaintext bytes for Encrypt and Decrypt (default 4096); NumberOfBytes for GenerateRandom (default 32); message bytes for Sign and GenerateMac (default 256)
 	KeyID       string        // key to use; if empty, Run creates one with TrentService.CreateKey (not for GenerateRandom)
+	KeySpec     string        // Sign: the key's spec, which picks the algorithm (default ECC_NIST_P256); GenerateMac: an HMAC spec (default HMAC_256)
 	Concurrency int           // number of workers and of connections; default 64, at most 10000
 	Duration    time.Duration // length of the measured phase; default 10s
 	Requests    int           // optional cap on measured requests; 0 means none. The run is always bounded by Duration
@@ -60,6 +61,9 @@ const (
 	defaultRegion      = "us-east-1"
 	defaultSize        = 4096
 	defaultRandomSize  = 32
+	defaultMessageSize = 256
+	defaultSignSpec    = "ECC_NIST_P256"
+	defaultMacSpec     = "HMAC_256"
 	defaultConcurrency = 64
 	defaultDuration    = 10 * time.Second
 	maxConcurrency     = 10000
@@ -122,7 +126,27 @@ func withDefaults(cfg Config) (Config, error) {
 		return cfg, fmt.Errorf("loadgen: endpoint %q: want http://host:port or https://host:port", cfg.Endpoint)
 	}
 	if !knownOp(cfg.Op) {
-		return cfg, fmt.Errorf("loadgen: unknown operation %q: want Encrypt, Decrypt, GenerateDataKey, GenerateRandom or DescribeKey", cfg.Op)
+		return cfg, fmt.Errorf("loadgen: unknown operation %q: want Encrypt, Decrypt, GenerateDataKey, GenerateRandom, DescribeKey, Sign or GenerateMac", cfg.Op)
+	}
+	switch cfg.Op {
+	case "Sign":
+		if cfg.KeySpec == "" {
+			cfg.KeySpec = defaultSignSpec
+		}
+		if signingAlgorithm(cfg.KeySpec) == "" {
+			return cfg, fmt.Errorf("loadgen: key spec %q cannot sign: want RSA_*, ECC_*, or ML_DSA_*", cfg.KeySpec)
+		}
+	case "GenerateMac":
+		if cfg.KeySpec == "" {
+			cfg.KeySpec = defaultMacSpec
+		}
+		if macAlgorithm(cfg.KeySpec) == "" {
+			return cfg, fmt.Errorf("loadgen: key spec %q is not an HMAC spec: want HMAC_224, HMAC_256, HMAC_384 or HMAC_512", cfg.KeySpec)
+		}
+	default:
+		if cfg.KeySpec != "" {
+			return cfg, fmt.Errorf("loadgen: a key spec is for Sign and GenerateMac only, not %s", cfg.Op)
+		}
 	}
 	if cfg.AccessKeyID == "" || cfg.SecretKey == "" {
 		return cfg, errors.New("loadgen: access key ID and secret key are required")
@@ -137,9 +161,13 @@ func withDefaults(cfg Config) (Config, error) {
 		cfg.Region = defaultRegion
 	}
 	if cfg.Size == 0 {
-		cfg.Size = defaultSize
-		if cfg.Op == "GenerateRandom" {
+		switch cfg.Op {
+		case "GenerateRandom":
 			cfg.Size = defaultRandomSize
+		case "Sign", "GenerateMac":
+			cfg.Size = defaultMessageSize
+		default:
+			cfg.Size = defaultSize
 		}
 	}
 	if cfg.Concurrency == 0 {

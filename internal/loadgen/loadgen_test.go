@@ -39,11 +39,13 @@ const (
 // signing it again), and the body fields of each operation. It records the
 // first problem it sees rather than failing from the handler goroutines.
 type fakeKMS struct {
-	size   int    // expected plaintext size or NumberOfBytes
+	size   int    // expected plaintext size, NumberOfBytes or message size
+	alg    string // expected signing or MAC algorithm
 	failOp string // operation answered with 400 {"__type":"X","message":"m"}
 
 	mu      sync.Mutex
 	calls   map[string]int
+	created []string // KeySpec/KeyUsage of each CreateKey
 	problem string
 }
 
@@ -108,7 +110,12 @@ func (f *fakeKMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		CiphertextBlob    []byte
 		EncryptionContext map[string]string
 		KeySpec           string
+		KeyUsage          string
 		NumberOfBytes     int
+		Message           []byte
+		MessageType       string
+		SigningAlgorithm  string
+		MacAlgorithm      string
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		f.complain("%s: body: %v", op, err)
@@ -118,7 +125,20 @@ func (f *fakeKMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var reply string
 	switch op {
 	case "CreateKey":
+		f.mu.Lock()
+		f.created = append(f.created, req.KeySpec+"/"+req.KeyUsage)
+		f.mu.Unlock()
 		reply = `{"KeyMetadata":{"KeyId":"` + testKeyID + `","Arn":"` + testKeyARN + `"}}`
+	case "Sign":
+		if !keyOK || len(req.Message) != f.size || req.MessageType != "RAW" || req.SigningAlgorithm != f.alg {
+			f.complain("Sign body %s: want KeyId, %d bytes of Message, MessageType RAW, SigningAlgorithm %s", body, f.size, f.alg)
+		}
+		reply = `{"KeyId":"` + testKeyARN + `","Signature":"AAAA","SigningAlgorithm":"` + req.SigningAlgorithm + `"}`
+	case "GenerateMac":
+		if !keyOK || len(req.Message) != f.size || req.MacAlgorithm != f.alg {
+			f.complain("GenerateMac body %s: want KeyId, %d bytes of Message, MacAlgorithm %s", body, f.size, f.alg)
+		}
+		reply = `{"KeyId":"` + testKeyARN + `","Mac":"AAAA","MacAlgorithm":"` + req.MacAlgorithm + `"}`
 	case "Encrypt":
 		if !keyOK || len(req.Plaintext) != f.size || !benchCtx {
 			f.complain("Encrypt body %s: want KeyId, %d bytes of Plaintext, context purpose=bench", body, f.size)
@@ -231,20 +251,29 @@ func TestRunOperations(t *testing.T) {
 		keyID       string
 		wantSize    int
 		wantCreates int
+		keySpec     string
+		wantAlg     string
+		wantCreated string // KeySpec/KeyUsage of the created key
 	}{
-		{name: "Encrypt default size", op: "Encrypt", wantSize: 4096, wantCreates: 1},
+		{name: "Encrypt default size", op: "Encrypt", wantSize: 4096, wantCreates: 1, wantCreated: "/"},
 		{name: "Encrypt given key", op: "Encrypt", size: 100, keyID: testKeyARN, wantSize: 100},
 		{name: "Decrypt", op: "Decrypt", size: 64, wantSize: 64, wantCreates: 1},
 		{name: "GenerateDataKey", op: "GenerateDataKey", wantCreates: 1},
 		{name: "GenerateRandom default size", op: "GenerateRandom", wantSize: 32},
 		{name: "GenerateRandom", op: "GenerateRandom", size: 1024, wantSize: 1024},
 		{name: "DescribeKey", op: "DescribeKey", keyID: testKeyID},
+		{name: "Sign default spec", op: "Sign", wantSize: 256, wantCreates: 1, wantAlg: "ECDSA_SHA_256", wantCreated: "ECC_NIST_P256/SIGN_VERIFY"},
+		{name: "Sign RSA", op: "Sign", size: 32, keySpec: "RSA_2048", wantSize: 32, wantCreates: 1, wantAlg: "RSASSA_PSS_SHA_256", wantCreated: "RSA_2048/SIGN_VERIFY"},
+		{name: "Sign given Ed25519 key", op: "Sign", keyID: testKeyID, keySpec: "ECC_NIST_EDWARDS25519", wantSize: 256, wantAlg: "ED25519_SHA_512"},
+		{name: "Sign P-521", op: "Sign", keySpec: "ECC_NIST_P521", wantSize: 256, wantCreates: 1, wantAlg: "ECDSA_SHA_512", wantCreated: "ECC_NIST_P521/SIGN_VERIFY"},
+		{name: "GenerateMac default spec", op: "GenerateMac", wantSize: 256, wantCreates: 1, wantAlg: "HMAC_SHA_256", wantCreated: "HMAC_256/GENERATE_VERIFY_MAC"},
+		{name: "GenerateMac HMAC_512", op: "GenerateMac", size: 4096, keySpec: "HMAC_512", wantSize: 4096, wantCreates: 1, wantAlg: "HMAC_SHA_512", wantCreated: "HMAC_512/GENERATE_VERIFY_MAC"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeKMS{size: tc.wantSize}
+			f := &fakeKMS{size: tc.wantSize, alg: tc.wantAlg}
 			cfg := testConfig(startFake(t, f), tc.op)
-			cfg.Size, cfg.KeyID = tc.size, tc.keyID
+			cfg.Size, cfg.KeyID, cfg.KeySpec = tc.size, tc.keyID, tc.keySpec
 			res, err := Run(context.Background(), cfg)
 			if err != nil {
 				t.Fatalf("Run(%s) error: %v", tc.op, err)
@@ -259,6 +288,9 @@ func TestRunOperations(t *testing.T) {
 			}
 			if got := f.count("CreateKey"); got != tc.wantCreates {
 				t.Errorf("Run(%s) made %d CreateKey calls, want %d", tc.op, got, tc.wantCreates)
+			}
+			if tc.wantCreated != "" && (len(f.created) != 1 || f.created[0] != tc.wantCreated) {
+				t.Errorf("Run(%s) created keys %q, want one %q", tc.op, f.created, tc.wantCreated)
 			}
 			wantKey := tc.keyID
 			if tc.wantCreates > 0 {
@@ -380,7 +412,10 @@ func TestRunBadConfig(t *testing.T) {
 		{name: "endpoint without scheme", modify: func(c *Config) { c.Endpoint = "127.0.0.1:4599" }, want: "loadgen: endpoint"},
 		{name: "ftp endpoint", modify: func(c *Config) { c.Endpoint = "ftp://host" }, want: "loadgen: endpoint"},
 		{name: "endpoint with query", modify: func(c *Config) { c.Endpoint = "http://host/?a=b" }, want: "loadgen: endpoint"},
-		{name: "unknown op", modify: func(c *Config) { c.Op = "Sign" }, want: `loadgen: unknown operation "Sign"`},
+		{name: "unknown op", modify: func(c *Config) { c.Op = "Verify" }, want: `loadgen: unknown operation "Verify"`},
+		{name: "Sign with an HMAC spec", modify: func(c *Config) { c.Op, c.KeySpec = "Sign", "HMAC_256" }, want: `loadgen: key spec "HMAC_256" cannot sign`},
+		{name: "GenerateMac with an RSA spec", modify: func(c *Config) { c.Op, c.KeySpec = "GenerateMac", "RSA_2048" }, want: `loadgen: key spec "RSA_2048" is not an HMAC spec`},
+		{name: "key spec for Encrypt", modify: func(c *Config) { c.KeySpec = "RSA_2048" }, want: "a key spec is for Sign and GenerateMac only"},
 		{name: "lower-case op", modify: func(c *Config) { c.Op = "encrypt" }, want: "loadgen: unknown operation"},
 		{name: "no access key", modify: func(c *Config) { c.AccessKeyID = "" }, want: "required"},
 		{name: "no secret", modify: func(c *Config) { c.SecretKey = "" }, want: "required"},

@@ -39,10 +39,40 @@ func benchContext() map[string]string { return map[string]string{"purpose": "ben
 
 func knownOp(op string) bool {
 	switch op {
-	case "Encrypt", "Decrypt", "GenerateDataKey", "GenerateRandom", "DescribeKey":
+	case "Encrypt", "Decrypt", "GenerateDataKey", "GenerateRandom", "DescribeKey", "Sign", "GenerateMac":
 		return true
 	}
 	return false
+}
+
+// signingAlgorithm returns the signing algorithm Sign uses with a key of spec:
+// RSASSA_PSS_SHA_256 for RSA, the curve's ECDSA, pure Ed25519 or ML-DSA; ""
+// for a spec that cannot sign.
+func signingAlgorithm(spec string) string {
+	switch {
+	case strings.HasPrefix(spec, "RSA_"):
+		return "RSASSA_PSS_SHA_256"
+	case spec == "ECC_NIST_P256", spec == "ECC_SECG_P256K1":
+		return "ECDSA_SHA_256"
+	case spec == "ECC_NIST_P384":
+		return "ECDSA_SHA_384"
+	case spec == "ECC_NIST_P521":
+		return "ECDSA_SHA_512"
+	case spec == "ECC_NIST_EDWARDS25519":
+		return "ED25519_SHA_512"
+	case strings.HasPrefix(spec, "ML_DSA_"):
+		return "ML_DSA_SHAKE_256"
+	}
+	return ""
+}
+
+// macAlgorithm returns the MAC algorithm of an HMAC key spec, or "".
+func macAlgorithm(spec string) string {
+	switch spec {
+	case "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512":
+		return "HMAC_SHA_" + strings.TrimPrefix(spec, "HMAC_")
+	}
+	return ""
 }
 
 // call is one prepared request: its X-Amz-Target, its JSON body and the
@@ -80,7 +110,12 @@ type requestBody struct {
 	CiphertextBlob    []byte            `json:",omitempty"`
 	EncryptionContext map[string]string `json:",omitempty"`
 	KeySpec           string            `json:",omitempty"`
+	KeyUsage          string            `json:",omitempty"`
 	NumberOfBytes     int               `json:",omitempty"`
+	Message           []byte            `json:",omitempty"`
+	MessageType       string            `json:",omitempty"`
+	SigningAlgorithm  string            `json:",omitempty"`
+	MacAlgorithm      string            `json:",omitempty"`
 }
 
 // generator sends signed requests to one endpoint. Safe for concurrent use.
@@ -126,8 +161,9 @@ func newGenerator(cfg Config) *generator {
 func (g *generator) close() { g.transport.CloseIdleConnections() }
 
 // prepare makes the request the run repeats, creating a key first when
-// cfg names none, and for Decrypt encrypting one plaintext of cfg.Size
-// random bytes. It returns the key ID used ("" for GenerateRandom).
+// cfg names none (of cfg.KeySpec for Sign and GenerateMac), and for Decrypt
+// encrypting one plaintext of cfg.Size random bytes. It returns the key ID
+// used ("" for GenerateRandom).
 func (g *generator) prepare(ctx context.Context, cfg Config) (string, *call, error) {
 	if cfg.Op == "GenerateRandom" {
 		c, err := newCall(cfg.Op, requestBody{NumberOfBytes: cfg.Size})
@@ -135,8 +171,15 @@ func (g *generator) prepare(ctx context.Context, cfg Config) (string, *call, err
 	}
 	keyID := cfg.KeyID
 	if keyID == "" {
+		create := requestBody{Description: "created by custos bench"}
+		switch cfg.Op {
+		case "Sign":
+			create.KeySpec, create.KeyUsage = cfg.KeySpec, "SIGN_VERIFY"
+		case "GenerateMac":
+			create.KeySpec, create.KeyUsage = cfg.KeySpec, "GENERATE_VERIFY_MAC"
+		}
 		var err error
-		if keyID, err = g.createKey(ctx); err != nil {
+		if keyID, err = g.createKey(ctx, create); err != nil {
 			return "", nil, err
 		}
 	}
@@ -154,6 +197,10 @@ func (g *generator) prepare(ctx context.Context, cfg Config) (string, *call, err
 		body = requestBody{KeyId: keyID, KeySpec: "AES_256"}
 	case "DescribeKey":
 		body = requestBody{KeyId: keyID}
+	case "Sign":
+		body = requestBody{KeyId: keyID, Message: randomBytes(cfg.Size), MessageType: "RAW", SigningAlgorithm: signingAlgorithm(cfg.KeySpec)}
+	case "GenerateMac":
+		body = requestBody{KeyId: keyID, Message: randomBytes(cfg.Size), MacAlgorithm: macAlgorithm(cfg.KeySpec)}
 	}
 	c, err := newCall(cfg.Op, body)
 	return keyID, c, err
@@ -165,8 +212,8 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-func (g *generator) createKey(ctx context.Context) (string, error) {
-	c, err := newCall("CreateKey", requestBody{Description: "created by custos bench"})
+func (g *generator) createKey(ctx context.Context, body requestBody) (string, error) {
+	c, err := newCall("CreateKey", body)
 	if err != nil {
 		return "", err
 	}

@@ -200,13 +200,15 @@ func (in *policyTypeInput) check() error {
 	return v.err
 }
 
-// enablePolicyType enables SCPs on the root and, as AWS does, attaches
-// FullAWSAccess to the root and to every OU and account.
-func (s *Service) enablePolicyType(ctx context.Context, c *caller.Caller, in *policyTypeInput) (*rootOutput, error) {
+// setPolicyType serves EnablePolicyType (enable) and DisablePolicyType:
+// it checks in, authorizes action on the root, fails unless SCPs are
+// available and are not already so, and switches them, having change
+// update the policies.
+func (s *Service) setPolicyType(ctx context.Context, c *caller.Caller, in *policyTypeInput, action string, enable bool, change func(st *state)) (*rootOutput, error) {
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	m, err := s.management(ctx, c, "EnablePolicyType", func(m *member) []string {
+	m, err := s.management(ctx, c, action, func(m *member) []string {
 		return []string{rootARN(m.Management, m.Organization, in.RootId)}
 	})
 	if err != nil {
@@ -219,11 +221,27 @@ func (s *Service) enablePolicyType(ctx context.Context, c *caller.Caller, in *po
 			return rootNotFound()
 		case in.PolicyType != typeSCP:
 			return policyTypeNotAvailable()
-		case st.org.SCPEnabled:
+		case st.org.SCPEnabled && enable:
 			return policyTypeAlreadyEnabled()
+		case !st.org.SCPEnabled && !enable:
+			return policyTypeNotEnabled()
 		}
-		st.org.SCPEnabled = true
+		st.org.SCPEnabled = enable
 		st.touch(kindOrganization, nameOrganization)
+		change(st)
+		out.Root = st.rootOut()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// enablePolicyType enables SCPs on the root and, as AWS does, attaches
+// FullAWSAccess to the root and to every OU and account.
+func (s *Service) enablePolicyType(ctx context.Context, c *caller.Caller, in *policyTypeInput) (*rootOutput, error) {
+	return s.setPolicyType(ctx, c, in, "EnablePolicyType", true, func(st *state) {
 		full := st.policies[fullAccessID]
 		if full == nil {
 			full = fullAccess()
@@ -237,50 +255,18 @@ func (s *Service) enablePolicyType(ctx context.Context, c *caller.Caller, in *po
 		for id := range st.accounts {
 			st.attach(full, id)
 		}
-		out.Root = st.rootOut()
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // disablePolicyType disables SCPs on the root and, as AWS does, detaches
 // every SCP from every entity (the policies remain).
 func (s *Service) disablePolicyType(ctx context.Context, c *caller.Caller, in *policyTypeInput) (*rootOutput, error) {
-	if err := in.check(); err != nil {
-		return nil, err
-	}
-	m, err := s.management(ctx, c, "DisablePolicyType", func(m *member) []string {
-		return []string{rootARN(m.Management, m.Organization, in.RootId)}
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := &rootOutput{}
-	err = s.write(ctx, m, func(_ store.Tx, st *state) error {
-		switch {
-		case in.RootId != st.org.RootID:
-			return rootNotFound()
-		case in.PolicyType != typeSCP:
-			return policyTypeNotAvailable()
-		case !st.org.SCPEnabled:
-			return policyTypeNotEnabled()
-		}
-		st.org.SCPEnabled = false
-		st.touch(kindOrganization, nameOrganization)
+	return s.setPolicyType(ctx, c, in, "DisablePolicyType", false, func(st *state) {
 		for _, p := range st.policies {
 			if len(p.Targets) > 0 {
 				p.Targets = nil
 				st.touch(kindPolicy, p.ID)
 			}
 		}
-		out.Root = st.rootOut()
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }

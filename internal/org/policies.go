@@ -313,12 +313,15 @@ func (st *state) isTarget(id string) bool {
 	return st.isContainer(id) || st.accounts[id] != nil
 }
 
-// attachPolicy attaches an SCP to the root, an OU or an account.
-func (s *Service) attachPolicy(ctx context.Context, c *caller.Caller, in *attachInput) (*emptyOutput, error) {
+// changeAttachment serves AttachPolicy and DetachPolicy: it checks in,
+// authorizes action, fails unless the policy and the target exist and
+// SCPs are enabled, and has change attach or detach the policy; attached
+// says whether it is attached to the target now.
+func (s *Service) changeAttachment(ctx context.Context, c *caller.Caller, in *attachInput, action string, change func(st *state, p *policyRec, attached bool) error) (*emptyOutput, error) {
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	m, err := s.management(ctx, c, "AttachPolicy", in.resources)
+	m, err := s.management(ctx, c, action, in.resources)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +335,19 @@ func (s *Service) attachPolicy(ctx context.Context, c *caller.Caller, in *attach
 		case !st.org.SCPEnabled:
 			return policyTypeNotEnabled()
 		}
-		if _, ok := slices.BinarySearch(p.Targets, in.TargetId); ok {
+		_, attached := slices.BinarySearch(p.Targets, in.TargetId)
+		return change(st, p, attached)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}
+
+// attachPolicy attaches an SCP to the root, an OU or an account.
+func (s *Service) attachPolicy(ctx context.Context, c *caller.Caller, in *attachInput) (*emptyOutput, error) {
+	return s.changeAttachment(ctx, c, in, "AttachPolicy", func(st *state, p *policyRec, attached bool) error {
+		if attached {
 			return duplicatePolicyAttachment()
 		}
 		if len(st.attached(in.TargetId)) >= maxSCPsPerTarget {
@@ -341,33 +356,13 @@ func (s *Service) attachPolicy(ctx context.Context, c *caller.Caller, in *attach
 		st.attach(p, in.TargetId)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &emptyOutput{}, nil
 }
 
 // detachPolicy detaches an SCP from a target, unless it is the target's
 // last one: every root, OU and account keeps at least one SCP, as in AWS.
 func (s *Service) detachPolicy(ctx context.Context, c *caller.Caller, in *attachInput) (*emptyOutput, error) {
-	if err := in.check(); err != nil {
-		return nil, err
-	}
-	m, err := s.management(ctx, c, "DetachPolicy", in.resources)
-	if err != nil {
-		return nil, err
-	}
-	err = s.write(ctx, m, func(_ store.Tx, st *state) error {
-		p := st.policies[in.PolicyId]
-		switch {
-		case p == nil:
-			return policyNotFound()
-		case !st.isTarget(in.TargetId):
-			return targetNotFound()
-		case !st.org.SCPEnabled:
-			return policyTypeNotEnabled()
-		}
-		if _, ok := slices.BinarySearch(p.Targets, in.TargetId); !ok {
+	return s.changeAttachment(ctx, c, in, "DetachPolicy", func(st *state, p *policyRec, attached bool) error {
+		if !attached {
 			return policyNotAttached()
 		}
 		if len(st.attached(in.TargetId)) <= 1 {
@@ -376,10 +371,6 @@ func (s *Service) detachPolicy(ctx context.Context, c *caller.Caller, in *attach
 		st.detach(p, in.TargetId)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &emptyOutput{}, nil
 }
 
 type policiesForTargetInput struct {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/caller"
@@ -44,48 +45,14 @@ func authorizeIdentity(_ context.Context, c *caller.Caller, action, resource str
 		set.SCPs, set.Identity, set.Boundary, set.Session = p.SCPs, p.Identity, p.Boundary, p.Session
 	}
 	req := policy.Request{
-		Principal: policy.Principal{ARN: c.ARN, AccountID: c.AccountID, RoleARN: c.RoleARN},
+		Principal: c.PolicyPrincipal(),
 		Action:    action,
 		Resource:  resource,
-		Context:   identityContext(c),
+		Context:   c.PolicyContext(c.Region, time.Now()),
 	}
 	res := set.Decide(&req)
 	if !res.Allowed {
 		return awsproto.Errorf("AccessDeniedException", "%s", res.Message(c.ARN, action, resource))
 	}
 	return nil
-}
-
-// identityContext gathers the global condition keys of a request.
-func identityContext(c *caller.Caller) *policy.Context {
-	pc := policy.NewContext()
-	pc.Set("aws:RequestedRegion", c.Region)
-	if c.SourceIP != "" {
-		pc.Set("aws:SourceIp", c.SourceIP)
-	}
-	pc.SetTime("aws:CurrentTime", c.RequestTime)
-	pc.SetNumber("aws:EpochTime", c.RequestTime.Unix())
-	pc.SetBool("aws:SecureTransport", c.Secure)
-	pc.Set("aws:PrincipalAccount", c.AccountID)
-	pc.Set("aws:userid", c.UserID)
-	switch c.Type {
-	case caller.TypeRoot:
-		pc.Set("aws:PrincipalArn", c.ARN)
-		pc.Set("aws:PrincipalType", "Account")
-	case caller.TypeIAMUser:
-		pc.Set("aws:PrincipalArn", c.ARN)
-		pc.Set("aws:PrincipalType", "User")
-		pc.Set("aws:username", c.UserName)
-	case caller.TypeAssumedRole:
-		pc.Set("aws:PrincipalArn", c.RoleARN)
-		pc.Set("aws:PrincipalType", "AssumedRole")
-	}
-	for k, v := range c.Tags {
-		pc.Set("aws:PrincipalTag/"+k, v)
-	}
-	if p := c.Policies; p != nil && p.OrgID != "" {
-		pc.Set("aws:PrincipalOrgID", p.OrgID)
-		pc.Set("aws:PrincipalOrgPaths", p.OrgPaths...)
-	}
-	return pc
 }

@@ -159,10 +159,13 @@ func (s *Server) routes() {
 			return s.audit.LookupEvents(ctx, body)
 		}}, true
 	}}
+	// Some SDKs send the short form of CloudTrail's target prefix.
+	s.jsonAPIs["CloudTrail_20131101"] = s.jsonAPIs["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"]
 	s.queryAPIs = map[string]queryAPI{
 		"iam": {namespace: iam.IAMNamespace, call: s.iam.IAM},
 		"sts": {namespace: iam.STSNamespace, call: s.iam.STS},
 	}
+	s.explainRoutes()
 }
 
 // services lists the SigV4 scope services the endpoint accepts.
@@ -202,7 +205,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if query {
 		limit = queryMaxBody
 	} else {
-		prefix, name, _ := strings.Cut(target, ".")
+		// The operation follows the last dot: some prefixes have dots of
+		// their own (com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101).
+		prefix, name := target, ""
+		if i := strings.LastIndexByte(target, '.'); i >= 0 {
+			prefix, name = target[:i], target[i+1:]
+		}
 		x.op = clip(name, 64)
 		if api, found = s.jsonAPIs[prefix]; found {
 			x.service = api.service

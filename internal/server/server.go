@@ -31,6 +31,7 @@ import (
 	"github.com/custoskms/custos/internal/seal"
 	"github.com/custoskms/custos/internal/sigv4"
 	"github.com/custoskms/custos/internal/store"
+	"github.com/custoskms/custos/internal/store/postgres"
 	"github.com/custoskms/custos/internal/store/sqlite"
 )
 
@@ -38,6 +39,7 @@ import (
 // DataDir has a working default.
 type Config struct {
 	DataDir   string   // the data folder; created if missing
+	StoreURL  string   // "" keeps the store in DataDir/custos.db (SQLite); "postgres://..." uses PostgreSQL
 	AccountID string   // default 111122223333
 	Regions   []string // regions served; empty serves any well-formed region
 
@@ -159,7 +161,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: open the audit trail (check it with 'custos audit verify'): %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "custos.db"))
+	var st store.Store
+	switch {
+	case cfg.StoreURL == "":
+		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "custos.db"))
+	case strings.HasPrefix(cfg.StoreURL, "postgres://"), strings.HasPrefix(cfg.StoreURL, "postgresql://"):
+		st, err = postgres.Open(ctx, cfg.StoreURL)
+	default:
+		err = errors.New("server: StoreURL: want postgres://... or empty for the embedded SQLite")
+	}
 	if err != nil {
 		s.audit.Close()
 		return nil, err
@@ -169,8 +179,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.kms, err = kms.New(kms.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger,
 		PrincipalExists: func(ctx context.Context, arn string) (bool, error) { return s.iam.PrincipalExists(ctx, arn) },
 		LastUsage: func(arn string) (string, time.Time, string, string, bool) {
-			op, t, id, ok := s.audit.LastUsage(arn)
-			return op, t, id, "", ok
+			u, ok := s.audit.LastUse(arn)
+			return u.EventName, u.Time, u.EventID, u.RequestID, ok
 		},
 		OnServiceEvent:         s.recordServiceEvent,
 		RejectSensitiveContext: cfg.RejectSensitiveContext,

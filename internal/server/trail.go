@@ -105,8 +105,11 @@ type exchange struct {
 }
 
 // record writes the audit record of a request and returns only once it is
-// durable. An error means the request must fail.
+// durable. An error means the request must fail. A client that hangs up
+// does not cancel the record: what its request did is recorded all the same.
 func (s *Server) record(ctx context.Context, x *exchange) error {
+	ctx = context.WithoutCancel(ctx)
+	kmsAPI := x.service == "kms"
 	ev := &audit.Event{
 		EventTime:       time.Now().UTC(),
 		EventSource:     eventSources[x.service],
@@ -133,11 +136,29 @@ func (s *Server) record(ctx context.Context, x *exchange) error {
 	if t := x.trail; t != nil {
 		ev.RequestParameters = t.Params
 		ev.ResponseElements = t.Response
-		for _, arn := range t.Resources {
+		keys := t.Resources
+		if kmsAPI && x.err == nil && x.op == "CreateKey" {
+			if arn := createdKeyARN(t.Response); arn != "" {
+				keys = []string{arn}
+			}
+		}
+		for _, arn := range keys {
 			account := accountOfARN(arn)
-			ev.Resources = append(ev.Resources, audit.Resource{AccountID: account, Type: "AWS::KMS::Key", ARN: arn})
-			if ev.RecipientAccountID == "" || x.service == "kms" {
+			ev.Resources = append(ev.Resources, audit.Resource{AccountID: account, Type: audit.ResourceTypeKey, ARN: arn})
+			if ev.RecipientAccountID == "" || kmsAPI {
 				ev.RecipientAccountID = account
+			}
+		}
+		if kmsAPI {
+			// Since December 2022 CloudTrail names the key a management
+			// operation changed in responseElements.keyId, even when the
+			// operation returns nothing.
+			if x.err == nil && !ev.ReadOnly && ev.ResponseElements == nil && len(t.Resources) > 0 {
+				ev.ResponseElements = map[string]any{"keyId": t.Resources[len(t.Resources)-1]}
+			}
+			// An alias operation also names the alias among the resources.
+			if alias := aliasResource(x, t); alias != "" {
+				ev.Resources = append(ev.Resources, audit.Resource{AccountID: accountOfARN(alias), Type: audit.ResourceTypeKey, ARN: alias})
 			}
 		}
 		if t.Decision != "" {
@@ -145,8 +166,14 @@ func (s *Server) record(ctx context.Context, x *exchange) error {
 		}
 		if len(t.EncryptionContext) > 0 {
 			if ev.Findings = audit.InspectContext(t.EncryptionContext); len(ev.Findings) > 0 {
-				s.log.Warn("server: the encryption context looks like it holds sensitive data; it is recorded in plain text",
-					"op", x.op, "key", ev.Findings[0].Key, "kind", ev.Findings[0].Kind, "requestId", x.requestID)
+				if s.cfg.RejectSensitiveContext {
+					// The request was refused for these values: keep them
+					// out of the trail too.
+					ev.RequestParameters = redactContext(t.Params, ev.Findings)
+				} else {
+					s.log.Warn("server: the encryption context looks like it holds sensitive data; it is recorded in plain text",
+						"op", x.op, "key", ev.Findings[0].Key, "kind", ev.Findings[0].Kind, "requestId", x.requestID)
+				}
 			}
 		}
 	}
@@ -157,6 +184,66 @@ func (s *Server) record(ctx context.Context, x *exchange) error {
 		ev.RecipientAccountID = s.cfg.AccountID
 	}
 	return s.audit.Append(ctx, ev)
+}
+
+// createdKeyARN returns keyMetadata.arn of CreateKey's trail response, or "".
+func createdKeyARN(resp any) string {
+	m, _ := resp.(map[string]any)
+	md, _ := m["keyMetadata"].(map[string]any)
+	arn, _ := md["arn"].(string)
+	return arn
+}
+
+// aliasResource returns the ARN of the alias a CreateAlias, UpdateAlias or
+// DeleteAlias request named, once a key of the request was resolved (so the
+// name was valid), or "".
+func aliasResource(x *exchange, t *caller.Trail) string {
+	switch x.op {
+	case "CreateAlias", "UpdateAlias", "DeleteAlias":
+	default:
+		return ""
+	}
+	name, _ := t.Params["aliasName"].(string)
+	if len(t.Resources) == 0 || !strings.HasPrefix(name, "alias/") {
+		return ""
+	}
+	// An alias lives in its key's account and region.
+	key := t.Resources[0]
+	i := strings.LastIndexByte(key, ':')
+	if i < 0 {
+		return ""
+	}
+	return key[:i+1] + name
+}
+
+// redactValue replaces an encryption-context value that was refused as
+// sensitive.
+const redactValue = "(redacted: refused as sensitive)"
+
+// redactContext returns a copy of params whose encryption contexts hold
+// redactValue in place of the values of the keys findings name.
+func redactContext(params map[string]any, findings []audit.Finding) map[string]any {
+	out := make(map[string]any, len(params))
+	for k, v := range params {
+		out[k] = v
+	}
+	for _, name := range []string{"encryptionContext", "sourceEncryptionContext", "destinationEncryptionContext"} {
+		ec, ok := params[name].(map[string]string)
+		if !ok {
+			continue
+		}
+		cp := make(map[string]string, len(ec))
+		for k, v := range ec {
+			cp[k] = v
+		}
+		for _, f := range findings {
+			if _, ok := cp[f.Key]; ok {
+				cp[f.Key] = redactValue
+			}
+		}
+		out[name] = cp
+	}
+	return out
 }
 
 // recordServiceEvent records what the service did by itself.
