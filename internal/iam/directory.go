@@ -232,6 +232,14 @@ func (d *Directory) Resolve(ctx context.Context, accessKeyID, sessionToken strin
 	return p, nil
 }
 
+// ForgetAll drops every cached credential: another node changed some.
+func (d *Directory) ForgetAll() {
+	d.mu.Lock()
+	clear(d.creds)
+	d.epoch++
+	d.mu.Unlock()
+}
+
 // forgetKey drops one access key from the cache.
 func (d *Directory) forgetKey(accessKeyID string) {
 	d.mu.Lock()

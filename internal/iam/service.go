@@ -210,6 +210,13 @@ func versionOf(namespace string) string {
 // stale from now on.
 func (s *Service) changed() { s.gen.Add(1) }
 
+// Invalidate forgets every cached identity policy and credential: another
+// node changed IAM.
+func (s *Service) Invalidate() {
+	s.changed()
+	s.dir.ForgetAll()
+}
+
 // update runs fn in a store transaction and then records the change, so
 // that caches never outlive a committed change.
 func (s *Service) update(ctx context.Context, fn func(tx store.Tx) error) error {

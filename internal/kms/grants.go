@@ -330,7 +330,8 @@ func (tokenKey) String() string { return "kms.tokenKey(REDACTED)" }
 // The zero value is ready to use; safe for concurrent use.
 type grantCache struct {
 	mu      sync.RWMutex
-	limit   int // grants per key; 0 means maxGrantsPerKey (tests lower it)
+	limit   int    // grants per key; 0 means maxGrantsPerKey (tests lower it)
+	epoch   uint64 // bumped when every index is forgotten at once
 	gens    map[string]uint64
 	indexes map[string]*grantIndex
 	tokens  map[string]*tokenClaims // verified tokens
@@ -342,16 +343,20 @@ const (
 	maxCachedTokens  = 4096
 )
 
-func (c *grantCache) index(arn string) (*grantIndex, uint64) {
+// grantGen is the version of one key's grants in the cache: a load stores
+// its index only if neither changed meanwhile.
+type grantGen struct{ key, epoch uint64 }
+
+func (c *grantCache) index(arn string) (*grantIndex, grantGen) {
 	c.mu.RLock()
-	x, g := c.indexes[arn], c.gens[arn]
+	x, g := c.indexes[arn], grantGen{c.gens[arn], c.epoch}
 	c.mu.RUnlock()
 	return x, g
 }
 
-func (c *grantCache) putIndex(arn string, x *grantIndex, gen uint64) {
+func (c *grantCache) putIndex(arn string, x *grantIndex, gen grantGen) {
 	c.mu.Lock()
-	if c.gens[arn] == gen && len(c.indexes) < maxCachedIndexes {
+	if (grantGen{c.gens[arn], c.epoch}) == gen && len(c.indexes) < maxCachedIndexes {
 		if c.indexes == nil {
 			c.indexes = make(map[string]*grantIndex)
 		}
@@ -368,6 +373,15 @@ func (c *grantCache) invalidate(arn string) {
 	}
 	c.gens[arn]++
 	delete(c.indexes, arn)
+	c.mu.Unlock()
+}
+
+// invalidateAll forgets the grants of every key and the verified tokens.
+func (c *grantCache) invalidateAll() {
+	c.mu.Lock()
+	c.epoch++
+	clear(c.indexes)
+	clear(c.tokens)
 	c.mu.Unlock()
 }
 

@@ -86,6 +86,15 @@ func (c *keyCache) invalidateKey(r keyRef) {
 	c.mu.Unlock()
 }
 
+// invalidateAll forgets every key and alias.
+func (c *keyCache) invalidateAll() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.keys)
+	clear(c.aliases)
+	c.mu.Unlock()
+}
+
 func (c *keyCache) invalidateAliases() {
 	c.mu.Lock()
 	c.gen++

@@ -49,7 +49,10 @@ type Config struct {
 	// with a ValidationException; otherwise such requests are served and
 	// the finding goes to the audit trail.
 	RejectSensitiveContext bool
-	Logger                 *slog.Logger
+	// Lease, when set, is asked before each sweep whether this node is the
+	// one that runs the background jobs (several nodes share one database).
+	Lease  func(ctx context.Context) (bool, error)
+	Logger *slog.Logger
 }
 
 // Service serves the KMS operations. It is safe for concurrent use.
@@ -63,6 +66,7 @@ type Service struct {
 	trackingStart   time.Time
 	onEvent         func(name string, key store.Key)
 	rejectSensitive bool
+	lease           func(ctx context.Context) (bool, error)
 	log             *slog.Logger
 	keys            *keyCache
 	grants          grantCache // grants by key, grant tokens (grants.go)
@@ -84,6 +88,7 @@ func New(cfg Config) (*Service, error) {
 		trackingStart:   cfg.TrackingStart,
 		onEvent:         cfg.OnServiceEvent,
 		rejectSensitive: cfg.RejectSensitiveContext,
+		lease:           cfg.Lease,
 		log:             cfg.Logger,
 		keys:            newKeyCache(),
 	}
@@ -91,6 +96,13 @@ func New(cfg Config) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
+}
+
+// Invalidate forgets every cached key, alias and grant, so that the next
+// request reads them from the store: another node changed something.
+func (s *Service) Invalidate() {
+	s.keys.invalidateAll()
+	s.grants.invalidateAll()
 }
 
 // internal logs an internal failure and returns the error a client sees.

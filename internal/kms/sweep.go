@@ -98,13 +98,23 @@ func (s *Service) Sweep(ctx context.Context) (deleted, rotated int, err error) {
 	return deleted, rotated, nil
 }
 
-// RunSweeper calls Sweep every interval until ctx ends.
+// RunSweeper calls Sweep every interval until ctx ends; with a Lease, only
+// on the node that holds it.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("kms: sweep failed", "err", err)
+		held := true
+		if s.lease != nil {
+			var err error
+			if held, err = s.lease(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("kms: sweep lease", "err", err)
+			}
+		}
+		if held {
+			if _, _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("kms: sweep failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

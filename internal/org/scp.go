@@ -103,6 +103,9 @@ func (c *scpCache) init() { c.cur.Store(newSCPGen()) }
 // invalidate forgets every cached result.
 func (c *scpCache) invalidate() { c.cur.Store(newSCPGen()) }
 
+// Invalidate forgets every cached SCP: another node changed Organizations.
+func (s *Service) Invalidate() { s.scp.invalidate() }
+
 // scpEntry computes SCPsOf's result for an account from the store.
 func (s *Service) scpEntry(ctx context.Context, g *scpGen, accountID string) (*scpEntry, error) {
 	var m membershipRec

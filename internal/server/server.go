@@ -72,6 +72,7 @@ type Server struct {
 	kms       *kms.Service
 	dir       *iam.Directory
 	iam       *iam.Service
+	notifier  store.Notifier // set when the store is shared with other nodes
 	audit     *audit.Log
 	org       *org.Service
 	verifier  *sigv4.Verifier
@@ -175,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	st = s.shared(st)
 	s.dir = iam.NewDirectory(st, root, rand.Reader, cfg.Now)
 	s.kms, err = kms.New(kms.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger,
 		PrincipalExists: func(ctx context.Context, arn string) (bool, error) { return s.iam.PrincipalExists(ctx, arn) },
@@ -184,6 +186,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		},
 		OnServiceEvent:         s.recordServiceEvent,
 		RejectSensitiveContext: cfg.RejectSensitiveContext,
+		Lease:                  s.leaseSweep,
 	})
 	if err != nil {
 		st.Close()
@@ -298,7 +301,11 @@ func (s *Server) Start(addr string) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		s.followChanges(ctx)
+	}()
 	go func() {
 		defer s.wg.Done()
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
