@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -44,16 +45,20 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // env is a running server and what a test needs to talk to it.
 type env struct {
-	t     *testing.T
-	srv   *server.Server
-	dir   string
-	clock *fakeClock
+	t        *testing.T
+	srv      *server.Server
+	dir      string
+	clock    *fakeClock
+	storeURL string // the PostgreSQL schema of this test when CUSTOS_E2E_STORE=postgres
 }
 
 // start runs a server on 127.0.0.1 with fixed root credentials.
 func start(t *testing.T, configure ...func(*server.Config)) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clock: &fakeClock{}}
+	if os.Getenv("CUSTOS_E2E_STORE") == "postgres" {
+		e.storeURL = postgresSchema(t)
+	}
 	cfg := server.Config{
 		DataDir:         e.dir,
 		RootAccessKeyID: testKeyID,
@@ -69,8 +74,12 @@ func start(t *testing.T, configure ...func(*server.Config)) *env {
 	return e
 }
 
+// open starts a server on cfg; a test's servers all use its store.
 func (e *env) open(cfg server.Config) *server.Server {
 	e.t.Helper()
+	if cfg.StoreURL == "" {
+		cfg.StoreURL = e.storeURL
+	}
 	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		e.t.Fatalf("server.New: %v", err)

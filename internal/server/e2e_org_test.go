@@ -25,6 +25,8 @@ import (
 	"github.com/custoskms/custos/internal/keyring"
 	"github.com/custoskms/custos/internal/org"
 	"github.com/custoskms/custos/internal/seal"
+	"github.com/custoskms/custos/internal/store"
+	"github.com/custoskms/custos/internal/store/postgres"
 	"github.com/custoskms/custos/internal/store/sqlite"
 )
 
@@ -252,7 +254,7 @@ func TestOrganizationLifecycle(t *testing.T) {
 	}
 
 	// SCPs as the authorizer will see them, read from the server's data.
-	scps := openOrgService(t, e.dir)
+	scps := openOrgService(t, e.dir, e.storeURL)
 	checkSCPs := func(account string, wantLevels []int, wantPath string) {
 		t.Helper()
 		levels, gotOrg, paths, err := scps.SCPsOf(ctx, account)
@@ -291,7 +293,7 @@ func sorted(s ...string) []string {
 
 // openOrgService opens a second Organizations service on a running server's
 // data folder, to read SCPsOf from the state the API calls made.
-func openOrgService(t *testing.T, dataDir string) *org.Service {
+func openOrgService(t *testing.T, dataDir, storeURL string) *org.Service {
 	t.Helper()
 	key, _, err := seal.OpenFile(dataDir)
 	if err != nil {
@@ -301,9 +303,14 @@ func openOrgService(t *testing.T, dataDir string) *org.Service {
 	if err != nil {
 		t.Fatalf("keyring.NewRoot: %v", err)
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "custos.db"))
+	var st store.Store
+	if storeURL != "" {
+		st, err = postgres.Open(context.Background(), storeURL)
+	} else {
+		st, err = sqlite.Open(context.Background(), filepath.Join(dataDir, "custos.db"))
+	}
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("open the store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
 	svc, err := org.New(org.Config{Store: st, Rand: rand.Reader, Now: time.Now, Directory: iam.NewDirectory(st, root, rand.Reader, time.Now)})
