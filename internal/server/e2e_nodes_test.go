@@ -1,12 +1,9 @@
 package server_test
 
 import (
-	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,48 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/custoskms/custos/internal/pgtest"
 	"github.com/custoskms/custos/internal/server"
 )
 
-// postgresSchema returns the URL of a fresh schema of the test database
-// ($CUSTOS_TEST_POSTGRES_URL), dropped when the test ends.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CUSTOS_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CUSTOS_REQUIRE_TOOLS") == "1" {
-			t.Fatal("CUSTOS_TEST_POSTGRES_URL is not set (scripts/postgres start sets it)")
-		}
-		t.Skip("CUSTOS_TEST_POSTGRES_URL is not set; run scripts/postgres start")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "custos_nodes_" + hex.EncodeToString(b[:])
-	exec := func(q string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("connect: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresSchema returns the URL of a fresh schema of the test database.
+func postgresSchema(t *testing.T) string { return pgtest.Schema(t, "custos_e2e_") }
 
 // TestNodesShareOneDatabase runs three nodes on one PostgreSQL database:
 // every node serves every key, and a change made on one node reaches the

@@ -20,6 +20,7 @@ import (
 	"github.com/custoskms/custos/internal/kms"
 	"github.com/custoskms/custos/internal/org"
 	"github.com/custoskms/custos/internal/sigv4"
+	"github.com/custoskms/custos/internal/store"
 )
 
 // defaultMaxBody bounds the body of a request whose operation is unknown.
@@ -334,20 +335,27 @@ const queryMaxBody = 1 << 20
 // authenticate verifies the request's SigV4 signature and returns the
 // caller it proves and the scope service it was signed for.
 func (s *Server) authenticate(r *http.Request, body []byte) (*caller.Caller, string, error) {
-	// Load the access key first, so that a store failure is an internal
+	// Load the access key first, so that a store failure is a retryable
 	// error rather than an unknown key.
-	if id := accessKeyIDOf(r.Header.Get("Authorization")); id != "" {
-		if _, _, _, err := s.dir.Lookup(r.Context(), id); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil, "", awsproto.Errorf("DependencyTimeoutException", "The request timed out.")
-			}
-			s.log.Error("server: credential lookup", "err", err)
-			return nil, "", awsproto.Internal()
+	id := accessKeyIDOf(r.Header.Get("Authorization"))
+	known := false
+	if id != "" {
+		var err error
+		if _, _, known, err = s.dir.Lookup(r.Context(), id); err != nil {
+			return nil, "", s.storeFault(err)
 		}
 	}
 	res, err := s.verifier.Verify(r, body)
+	var se *sigv4.Error
+	if errors.As(err, &se) && se.Code == sigv4.CodeUnrecognizedClient && known {
+		// The key was known a moment ago: its cache entry was dropped in
+		// between (another node changed IAM). Ask again.
+		if _, _, _, lerr := s.dir.Lookup(r.Context(), id); lerr != nil {
+			return nil, "", s.storeFault(lerr)
+		}
+		res, err = s.verifier.Verify(r, body)
+	}
 	if err != nil {
-		var se *sigv4.Error
 		if errors.As(err, &se) {
 			return nil, "", awsproto.Errorf(se.Code, "%s", se.Message)
 		}
@@ -392,6 +400,16 @@ func callerOf(p iam.Principal, region string, r *http.Request) *caller.Caller {
 		Secure:         r.TLS != nil,
 		RequestTime:    time.Now(),
 	}
+}
+
+// storeFault is what a client sees when the store fails while
+// authenticating: a retryable error.
+func (s *Server) storeFault(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrUnavailable) {
+		return awsproto.Errorf("DependencyTimeoutException", "The service could not reach its database. Retry the request.")
+	}
+	s.log.Error("server: credential lookup", "err", err)
+	return awsproto.Internal()
 }
 
 // accessKeyIDOf finds the access key id in an Authorization header
