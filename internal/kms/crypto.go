@@ -541,7 +541,7 @@ func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDa
 		return nil, errDryRun()
 	}
 	pt := make([]byte, n)
-	if _, err := readFull(s.rand, pt); err != nil {
+	if _, err := io.ReadFull(s.rand, pt); err != nil {
 		return nil, s.internal(op, err)
 	}
 	blob, err := k.current.Seal(s.rand, pt, in.EncryptionContext)
@@ -588,10 +588,8 @@ func (s *Service) GenerateRandom(ctx context.Context, c *Caller, in *GenerateRan
 		return nil, awsproto.Errorf("CustomKeyStoreNotFoundException", "Custom key store %s is not found.", in.CustomKeyStoreId)
 	}
 	b := make([]byte, *in.NumberOfBytes)
-	if _, err := readFull(s.rand, b); err != nil {
+	if _, err := io.ReadFull(s.rand, b); err != nil {
 		return nil, s.internal("GenerateRandom", err)
 	}
 	return &GenerateRandomOutput{Plaintext: b}, nil
 }
-
-func readFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }

@@ -47,6 +47,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -784,7 +785,7 @@ func (s *Service) grantTokenKey(ctx context.Context, account string, create bool
 	var fresh, freshDoc []byte
 	if create {
 		fresh = make([]byte, 32)
-		if _, err := readFull(s.rand, fresh); err != nil {
+		if _, err := io.ReadFull(s.rand, fresh); err != nil {
 			return tokenKey{}, false, err
 		}
 		wrapped, err := s.root.Wrap(s.rand, fresh, tokenKeyAAD(account))
@@ -844,7 +845,7 @@ func (s *Service) grantTokenKey(ctx context.Context, account string, create bool
 // newGrantToken returns a new token for grant r of key arn in account.
 func (s *Service) newGrantToken(k tokenKey, account string, r *grantRecord, now time.Time) (string, error) {
 	tc := tokenClaims{KeyARN: r.KeyARN, GrantID: r.GrantID, Issued: now.UnixMilli(), Nonce: make([]byte, 16), Grant: r}
-	if _, err := readFull(s.rand, tc.Nonce); err != nil {
+	if _, err := io.ReadFull(s.rand, tc.Nonce); err != nil {
 		return "", err
 	}
 	tok, err := sealGrantToken(k, account, &tc)
@@ -1075,7 +1076,7 @@ func createGrantState(k *store.Key) error {
 
 func (s *Service) newGrantID() (string, error) {
 	var b [32]byte
-	if _, err := readFull(s.rand, b[:]); err != nil {
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(b[:]), nil

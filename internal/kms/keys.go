@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/custoskms/custos/internal/awsproto"
@@ -290,7 +291,7 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 // key "mrk-" and 32 hex digits.
 func (s *Service) newKeyID(multiRegion bool) (string, error) {
 	var b [16]byte
-	if _, err := readFull(s.rand, b[:]); err != nil {
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
 		return "", err
 	}
 	if multiRegion {

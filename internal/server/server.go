@@ -251,23 +251,9 @@ func (s *Server) initAccount(ctx context.Context) error {
 // writeCredentials writes the AWS shared-credentials file (profile custos),
 // mode 0600, replacing it atomically.
 func writeCredentials(path, id string, secret []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("server: credentials file: %w", err)
-	}
-	_, err = fmt.Fprintf(f, "[custos]\naws_access_key_id = %s\naws_secret_access_key = %s\n", id, secret)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	content := fmt.Appendf(nil, "[custos]\naws_access_key_id = %s\naws_secret_access_key = %s\n", id, secret)
+	defer clear(content)
+	if err := writeFileAtomic(path, content); err != nil {
 		return fmt.Errorf("server: credentials file: %w", err)
 	}
 	return nil

@@ -52,7 +52,7 @@ func (t *tx) InsertDocument(d store.Document) error {
 	if err != nil {
 		return t.fail(op, err)
 	}
-	_, err = t.exec(qInsertDocument, d.Kind, d.AccountID, d.Name, nonNil(d.Body), updated)
+	_, err = t.exec(qInsertDocument, d.Kind, d.AccountID, d.Name, blob(d.Body), updated)
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: %s %s/%s/%s: %w", op, d.Kind, d.AccountID, d.Name, store.ErrExists)
 	}
@@ -60,13 +60,6 @@ func (t *tx) InsertDocument(d store.Document) error {
 		return t.fail(op, err)
 	}
 	return nil
-}
-
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }
 
 func (t *tx) UpdateDocument(d store.Document) (store.Document, error) {
@@ -78,7 +71,7 @@ func (t *tx) UpdateDocument(d store.Document) (store.Document, error) {
 	if err != nil {
 		return store.Document{}, t.fail(op, err)
 	}
-	res, err := t.exec(qUpdateDocument, nonNil(d.Body), updated, d.Kind, d.AccountID, d.Name, d.Version)
+	res, err := t.exec(qUpdateDocument, blob(d.Body), updated, d.Kind, d.AccountID, d.Name, d.Version)
 	if err != nil {
 		return store.Document{}, t.fail(op, err)
 	}
