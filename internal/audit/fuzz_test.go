@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/custoskms/custos/internal/awsproto"
+	"github.com/custoskms/custos/internal/store"
 )
 
 // realTrail writes a closed one-segment trail of n records and returns its
@@ -89,7 +91,7 @@ func FuzzLookupEvents(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		out, err := l.LookupEvents(context.Background(), body)
+		out, err := l.LookupEvents(context.Background(), Scope{AccountID: "111122223333", Region: "us-east-1"}, body)
 		if err != nil {
 			if _, ok := awsproto.As(err); !ok {
 				t.Fatalf("LookupEvents(%q) = %v, not an AWS error", body, err)
@@ -98,6 +100,31 @@ func FuzzLookupEvents(f *testing.F) {
 		}
 		if _, ok := out.(*LookupEventsResponse); !ok {
 			t.Fatalf("LookupEvents(%q) = %T", body, out)
+		}
+	})
+}
+
+// FuzzIndexToken: a NextToken of the shared index, from any client, parses
+// or is refused without panicking, and what parses makes a token that
+// parses to the same position.
+func FuzzIndexToken(f *testing.F) {
+	fp := (&Query{EventName: "Encrypt"}).fingerprint()
+	for _, p := range []store.EventPosition{
+		{Time: time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), Node: "0123456789abcdef", Seq: 42},
+		{Time: time.Unix(0, 0).UTC(), Node: "n", Seq: 1},
+	} {
+		f.Add(makeIndexToken(p, fp))
+	}
+	f.Add("")
+	f.Add("AQ")
+	f.Fuzz(func(t *testing.T, tok string) {
+		p, ok := parseIndexToken(tok, fp)
+		if !ok {
+			return
+		}
+		again, ok := parseIndexToken(makeIndexToken(p, fp), fp)
+		if !ok || !again.Time.Equal(p.Time) || again.Node != p.Node || again.Seq != p.Seq {
+			t.Fatalf("token %q parses to %+v, which makes a token that parses to %+v, %v", tok, p, again, ok)
 		}
 	})
 }

@@ -16,6 +16,9 @@ const (
 	testRegion  = "us-east-1"
 )
 
+// testScope is what the caller of the test events sees.
+var testScope = Scope{AccountID: testAccount, Region: testRegion}
+
 // testKey returns a fixed signing key (seed byte b), for tests only.
 func testKey(b byte) ed25519.PrivateKey {
 	seed := make([]byte, ed25519.SeedSize)

@@ -17,6 +17,7 @@ import (
 // Query selects events for Lookup. Empty string filters and a nil ReadOnly
 // match everything; zero StartTime and EndTime leave the range open.
 type Query struct {
+	Scope        // the account whose events these are, and their Region; empty matches all
 	EventName    string
 	ResourceName string // a resources[].ARN, the key id at its end, or requestParameters.keyId
 	ResourceType string // a resources[].type, e.g. "AWS::KMS::Key"
@@ -29,6 +30,21 @@ type Query struct {
 	EndTime      time.Time // inclusive
 	MaxResults   int       // 1..50; 0 means 50
 	NextToken    string    // from a previous Lookup with the same filters
+}
+
+// Scope is what one caller of LookupEvents may see: the events of one
+// account in one Region, as CloudTrail's event history shows them. An event
+// belongs to its recipientAccountId and, for a call on another account's
+// key, to the caller's account too.
+type Scope struct {
+	AccountID string
+	Region    string
+}
+
+// sees reports whether an event in s's Region for these accounts is in s.
+func (s Scope) sees(recipient, caller, region string) bool {
+	return (s.AccountID == "" || s.AccountID == recipient || s.AccountID == caller) &&
+		(s.Region == "" || s.Region == region)
 }
 
 // MaxLookupResults is the most events one Lookup returns.
@@ -56,15 +72,23 @@ func (l *Log) Lookup(q Query) ([]Event, string, error) {
 	return events, next, err
 }
 
-func (l *Log) lookup(q Query) ([]hit, string, error) {
+// check validates q's limits and range, setting MaxResults to 50 when 0.
+func (q *Query) check() error {
 	if q.MaxResults == 0 {
 		q.MaxResults = MaxLookupResults
 	}
 	if q.MaxResults < 1 || q.MaxResults > MaxLookupResults {
-		return nil, "", awsproto.Errorf("InvalidMaxResultsException", "Value for parameter MaxResults is invalid. It must be between 1 and 50.")
+		return awsproto.Errorf("InvalidMaxResultsException", "Value for parameter MaxResults is invalid. It must be between 1 and 50.")
 	}
 	if !q.StartTime.IsZero() && !q.EndTime.IsZero() && q.StartTime.After(q.EndTime) {
-		return nil, "", awsproto.Errorf("InvalidTimeRangeException", "Start time must be earlier than end time.")
+		return awsproto.Errorf("InvalidTimeRangeException", "Start time must be earlier than end time.")
+	}
+	return nil
+}
+
+func (l *Log) lookup(q Query) ([]hit, string, error) {
+	if err := q.check(); err != nil {
+		return nil, "", err
 	}
 	segs, durable := l.snapshot()
 	before := durable + 1
@@ -133,7 +157,7 @@ func (q *Query) needle() []byte {
 
 func (q *Query) matches(ev *Event, startT, endT int64) bool {
 	t := ev.EventTime.Unix()
-	if t < startT || t > endT {
+	if t < startT || t > endT || !q.sees(ev.RecipientAccountID, ev.UserIdentity.AccountID, ev.AWSRegion) {
 		return false
 	}
 	switch {
@@ -185,7 +209,7 @@ func (q *Query) fingerprint() [8]byte {
 	if q.ReadOnly != nil {
 		ro = map[bool]string{true: "t", false: "f"}[*q.ReadOnly]
 	}
-	for _, s := range []string{q.EventName, q.ResourceName, q.ResourceType, q.Username, q.AccessKeyID, q.EventID, q.EventSource, ro,
+	for _, s := range []string{q.AccountID, q.Region, q.EventName, q.ResourceName, q.ResourceType, q.Username, q.AccessKeyID, q.EventID, q.EventSource, ro,
 		q.StartTime.UTC().Format(time.RFC3339Nano), q.EndTime.UTC().Format(time.RFC3339Nano)} {
 		var n [4]byte
 		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
@@ -274,79 +298,52 @@ type LookupResource struct {
 
 // LookupEvents serves CloudTrail's LookupEvents (target
 // com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents) from
-// its JSON 1.1 body and returns a *LookupEventsResponse. Errors are AWS
-// errors: SerializationException, InvalidLookupAttributesException (more
-// than one attribute, an unknown key, or an empty value),
-// InvalidTimeRangeException, InvalidMaxResultsException,
+// its JSON 1.1 body, with the events of this trail in scope, and returns a
+// *LookupEventsResponse. Errors are AWS errors: SerializationException,
+// InvalidLookupAttributesException (more than one attribute, an unknown key,
+// or an empty value), InvalidTimeRangeException, InvalidMaxResultsException,
 // InvalidEventCategoryException, InvalidNextTokenException.
-func (l *Log) LookupEvents(ctx context.Context, body []byte) (any, error) {
+func (l *Log) LookupEvents(ctx context.Context, scope Scope, body []byte) (any, error) {
+	return lookupEvents(ctx, scope, body, func(q Query) ([]hit, string, error) { return l.lookup(q) })
+}
+
+// KeyLastUse is LastUse for the Events interface: it never fails.
+func (l *Log) KeyLastUse(ctx context.Context, keyARN string) (KeyUse, bool, error) {
+	u, ok := l.LastUse(keyARN)
+	return u, ok, nil
+}
+
+// Events answers questions about the audit records: a Log about its own, a
+// Mirror about those of every node sharing its event index.
+type Events interface {
+	// LookupEvents serves CloudTrail's LookupEvents; see Log.LookupEvents.
+	LookupEvents(ctx context.Context, scope Scope, body []byte) (any, error)
+	// KeyLastUse returns the last successful cryptographic use of the key
+	// with this ARN, or ok false if there is none.
+	KeyLastUse(ctx context.Context, keyARN string) (u KeyUse, ok bool, err error)
+}
+
+var (
+	_ Events = (*Log)(nil)
+	_ Events = (*Mirror)(nil)
+)
+
+// lookupEvents parses a LookupEvents body, finds its events with find and
+// builds the reply.
+func lookupEvents(ctx context.Context, scope Scope, body []byte, find func(Query) ([]hit, string, error)) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var req lookupEventsRequest
-	if err := awsproto.DecodeJSON(body, &req); err != nil {
+	q, insight, err := parseLookupEvents(body)
+	if err != nil {
 		return nil, err
 	}
-	var q Query
-	if len(req.LookupAttributes) > 1 {
-		return nil, awsproto.Errorf("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
-	}
-	for _, a := range req.LookupAttributes {
-		if a.AttributeValue == "" || len(a.AttributeValue) > 2000 {
-			return nil, awsproto.Errorf("InvalidLookupAttributesException", "The lookup attribute value must be between 1 and 2000 characters.")
-		}
-		v := a.AttributeValue
-		switch a.AttributeKey {
-		case "EventId":
-			q.EventID = v
-		case "EventName":
-			q.EventName = v
-		case "ReadOnly":
-			ro := strings.EqualFold(v, "true")
-			if !ro && !strings.EqualFold(v, "false") {
-				return nil, awsproto.Errorf("InvalidLookupAttributesException", "The value for the ReadOnly lookup attribute must be true or false.")
-			}
-			q.ReadOnly = &ro
-		case "Username":
-			q.Username = v
-		case "ResourceType":
-			q.ResourceType = v
-		case "ResourceName":
-			q.ResourceName = v
-		case "EventSource":
-			q.EventSource = v
-		case "AccessKeyId":
-			q.AccessKeyID = v
-		default:
-			return nil, awsproto.Errorf("InvalidLookupAttributesException", "The lookup attribute key is not valid. Valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId.")
-		}
-	}
-	if req.EventCategory != "" && req.EventCategory != "insight" {
-		return nil, awsproto.Errorf("InvalidEventCategoryException", "The event category is not valid.")
-	}
-	if req.StartTime != nil {
-		q.StartTime = req.StartTime.Time
-	}
-	if req.EndTime != nil {
-		q.EndTime = req.EndTime.Time
-	}
-	if req.MaxResults != nil {
-		if *req.MaxResults < 1 || *req.MaxResults > MaxLookupResults {
-			return nil, awsproto.Errorf("InvalidMaxResultsException", "Value for parameter MaxResults is invalid. It must be between 1 and 50.")
-		}
-		q.MaxResults = int(*req.MaxResults)
-	}
-	if req.NextToken != nil {
-		if *req.NextToken == "" {
-			return nil, awsproto.Errorf("InvalidNextTokenException", "Invalid NextToken.")
-		}
-		q.NextToken = *req.NextToken
-	}
+	q.Scope = scope
 	resp := &LookupEventsResponse{Events: []LookupEvent{}}
-	if req.EventCategory == "insight" {
+	if insight {
 		return resp, nil // Custos records no Insights events
 	}
-	hits, next, err := l.lookup(q)
+	hits, next, err := find(q)
 	if err != nil {
 		return nil, err
 	}
@@ -370,4 +367,68 @@ func (l *Log) LookupEvents(ctx context.Context, body []byte) (any, error) {
 	}
 	resp.NextToken = next
 	return resp, nil
+}
+
+// parseLookupEvents turns a LookupEvents body into a Query (without its
+// Scope), and reports whether it asks for Insights events.
+func parseLookupEvents(body []byte) (q Query, insight bool, err error) {
+	var req lookupEventsRequest
+	if err := awsproto.DecodeJSON(body, &req); err != nil {
+		return Query{}, false, err
+	}
+	if len(req.LookupAttributes) > 1 {
+		return Query{}, false, awsproto.Errorf("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
+	}
+	for _, a := range req.LookupAttributes {
+		if a.AttributeValue == "" || len(a.AttributeValue) > 2000 {
+			return Query{}, false, awsproto.Errorf("InvalidLookupAttributesException", "The lookup attribute value must be between 1 and 2000 characters.")
+		}
+		v := a.AttributeValue
+		switch a.AttributeKey {
+		case "EventId":
+			q.EventID = v
+		case "EventName":
+			q.EventName = v
+		case "ReadOnly":
+			ro := strings.EqualFold(v, "true")
+			if !ro && !strings.EqualFold(v, "false") {
+				return Query{}, false, awsproto.Errorf("InvalidLookupAttributesException", "The value for the ReadOnly lookup attribute must be true or false.")
+			}
+			q.ReadOnly = &ro
+		case "Username":
+			q.Username = v
+		case "ResourceType":
+			q.ResourceType = v
+		case "ResourceName":
+			q.ResourceName = v
+		case "EventSource":
+			q.EventSource = v
+		case "AccessKeyId":
+			q.AccessKeyID = v
+		default:
+			return Query{}, false, awsproto.Errorf("InvalidLookupAttributesException", "The lookup attribute key is not valid. Valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId.")
+		}
+	}
+	if req.EventCategory != "" && req.EventCategory != "insight" {
+		return Query{}, false, awsproto.Errorf("InvalidEventCategoryException", "The event category is not valid.")
+	}
+	if req.StartTime != nil {
+		q.StartTime = req.StartTime.Time
+	}
+	if req.EndTime != nil {
+		q.EndTime = req.EndTime.Time
+	}
+	if req.MaxResults != nil {
+		if *req.MaxResults < 1 || *req.MaxResults > MaxLookupResults {
+			return Query{}, false, awsproto.Errorf("InvalidMaxResultsException", "Value for parameter MaxResults is invalid. It must be between 1 and 50.")
+		}
+		q.MaxResults = int(*req.MaxResults)
+	}
+	if req.NextToken != nil {
+		if *req.NextToken == "" {
+			return Query{}, false, awsproto.Errorf("InvalidNextTokenException", "Invalid NextToken.")
+		}
+		q.NextToken = *req.NextToken
+	}
+	return q, req.EventCategory == "insight", nil
 }

@@ -54,8 +54,16 @@ func ids(evs []Event) []string {
 	return out
 }
 
-func TestLookup(t *testing.T) {
-	l, evs := lookupTrail(t)
+// lookupCase is a query of lookupTrail's events and the ids it finds.
+type lookupCase struct {
+	name string
+	q    Query
+	want []string
+}
+
+// lookupCases are queries of the trail lookupTrail made of evs, for every
+// implementation of lookup.
+func lookupCases(evs []*Event) []lookupCase {
 	want := func(pick func(i int, e *Event) bool) []string {
 		var out []string
 		for i := len(evs) - 1; i >= 0; i-- {
@@ -67,11 +75,7 @@ func TestLookup(t *testing.T) {
 	}
 	yes := true
 	base := evs[0].EventTime
-	for _, tc := range []struct {
-		name string
-		q    Query
-		want []string
-	}{
+	return []lookupCase{
 		{"all, first page", Query{}, want(func(i int, _ *Event) bool { return i >= 10 })},
 		{"max 3", Query{MaxResults: 3}, want(func(i int, _ *Event) bool { return i >= 57 })},
 		{"event name", Query{EventName: "Decrypt"}, want(func(i int, _ *Event) bool { return i%10 == 0 })},
@@ -83,9 +87,18 @@ func TestLookup(t *testing.T) {
 		{"event id", Query{EventID: evs[33].EventID}, []string{evs[33].EventID}},
 		{"read only", Query{ReadOnly: &yes, EventName: "DescribeKey"}, want(func(i int, _ *Event) bool { return i == 7 })},
 		{"time range", Query{StartTime: base.Add(20 * time.Minute), EndTime: base.Add(22 * time.Minute)}, want(func(i int, _ *Event) bool { return i >= 20 && i <= 22 })},
+		{"time range within seconds", Query{StartTime: base.Add(20*time.Minute + 300*time.Millisecond), EndTime: base.Add(22*time.Minute + 700*time.Millisecond)}, want(func(i int, _ *Event) bool { return i >= 20 && i <= 22 })},
 		{"event source", Query{EventSource: "cloudtrail.amazonaws.com"}, nil},
 		{"resource type", Query{ResourceType: "AWS::KMS::Key", MaxResults: 2}, want(func(i int, _ *Event) bool { return i >= 58 })},
-	} {
+		{"scope", Query{Scope: testScope, EventName: "Decrypt"}, want(func(i int, _ *Event) bool { return i%10 == 0 })},
+		{"scope of the other region", Query{Scope: Scope{AccountID: testAccount, Region: "eu-west-1"}}, nil},
+		{"scope of another account", Query{Scope: Scope{AccountID: "444455556666", Region: testRegion}}, nil},
+	}
+}
+
+func TestLookup(t *testing.T) {
+	l, evs := lookupTrail(t)
+	for _, tc := range lookupCases(evs) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _, err := l.Lookup(tc.q)
 			if err != nil {
@@ -149,7 +162,7 @@ func TestLookupEvents(t *testing.T) {
 	l, evs := lookupTrail(t)
 	ctx := context.Background()
 	body := fmt.Sprintf(`{"LookupAttributes":[{"AttributeKey":"EventId","AttributeValue":%q}],"MaxResults":5}`, evs[7].EventID)
-	out, err := l.LookupEvents(ctx, []byte(body))
+	out, err := l.LookupEvents(ctx, testScope, []byte(body))
 	if err != nil {
 		t.Fatalf("LookupEvents(%s) = %v", body, err)
 	}
@@ -187,7 +200,7 @@ func TestLookupEvents(t *testing.T) {
 	// Time range and paging over the wire.
 	start, end := evs[10].EventTime.Unix(), evs[19].EventTime.Unix()
 	body = fmt.Sprintf(`{"StartTime":%d,"EndTime":%d.0,"MaxResults":6}`, start, end)
-	out, err = l.LookupEvents(ctx, []byte(body))
+	out, err = l.LookupEvents(ctx, testScope, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +209,7 @@ func TestLookupEvents(t *testing.T) {
 		t.Fatalf("first page: %d events, token %q", len(r.Events), r.NextToken)
 	}
 	body = fmt.Sprintf(`{"StartTime":%d,"EndTime":%d.0,"MaxResults":6,"NextToken":%q}`, start, end, r.NextToken)
-	out, err = l.LookupEvents(ctx, []byte(body))
+	out, err = l.LookupEvents(ctx, testScope, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,16 +231,16 @@ func TestLookupEvents(t *testing.T) {
 		{`{"MaxResults":"ten"}`, "SerializationException"},
 		{`[`, "SerializationException"},
 	} {
-		_, err := l.LookupEvents(ctx, []byte(tc.body))
+		_, err := l.LookupEvents(ctx, testScope, []byte(tc.body))
 		if e, ok := awsproto.As(err); !ok || e.Code != tc.code {
 			t.Errorf("LookupEvents(%s) = %v, want %s", tc.body, err, tc.code)
 		}
 	}
-	out, err = l.LookupEvents(ctx, []byte(`{"EventCategory":"insight"}`))
+	out, err = l.LookupEvents(ctx, testScope, []byte(`{"EventCategory":"insight"}`))
 	if r, ok := out.(*LookupEventsResponse); err != nil || !ok || len(r.Events) != 0 {
 		t.Errorf("LookupEvents(insight) = %v, %v; want no events", out, err)
 	}
-	out, err = l.LookupEvents(ctx, nil)
+	out, err = l.LookupEvents(ctx, testScope, nil)
 	if r, ok := out.(*LookupEventsResponse); err != nil || !ok || len(r.Events) != 50 || r.NextToken == "" {
 		t.Errorf("LookupEvents(empty body) = %v; want 50 events and a token", err)
 	}

@@ -50,7 +50,11 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, c *Caller, in *KeyIDInput
 		TrackingStartDate: awsproto.Time{Time: start},
 	}
 	if s.lastUsage != nil {
-		if op, t, eventID, reqID, ok := s.lastUsage(k.meta.ARN); ok {
+		op, t, eventID, reqID, ok, err := s.lastUsage(ctx, k.meta.ARN)
+		if err != nil {
+			return nil, s.internal("GetKeyLastUsage", err)
+		}
+		if ok {
 			out.KeyLastUsage = KeyLastUsageData{CloudTrailEventId: eventID, KmsRequestId: reqID, Operation: op, Timestamp: awsproto.TimePtr(t)}
 		}
 	}

@@ -37,7 +37,7 @@ type Config struct {
 	PrincipalExists func(ctx context.Context, arn string) (bool, error)
 	// LastUsage answers GetKeyLastUsage from the audit trail: the last
 	// successful cryptographic operation on a key. nil: no usage is known.
-	LastUsage func(keyARN string) (op string, t time.Time, eventID, requestID string, ok bool)
+	LastUsage func(ctx context.Context, keyARN string) (op string, t time.Time, eventID, requestID string, ok bool, err error)
 	// TrackingStart is when usage tracking began (the trail's start).
 	TrackingStart time.Time
 	// OnServiceEvent is told of what the service does by itself: a key
@@ -62,7 +62,7 @@ type Service struct {
 	rand            io.Reader
 	now             func() time.Time
 	principalExists func(ctx context.Context, arn string) (bool, error)
-	lastUsage       func(keyARN string) (op string, t time.Time, eventID, requestID string, ok bool)
+	lastUsage       func(ctx context.Context, keyARN string) (op string, t time.Time, eventID, requestID string, ok bool, err error)
 	trackingStart   time.Time
 	onEvent         func(name string, key store.Key)
 	rejectSensitive bool

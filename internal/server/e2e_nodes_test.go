@@ -6,10 +6,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
@@ -48,10 +52,38 @@ func TestNodesShareOneDatabase(t *testing.T) {
 		t.Fatalf("node C decrypts %q, want the plaintext node B encrypted", got)
 	}
 	try(a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/nodes"), TargetKeyId: key.KeyId})).must(t)
-	try(c.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/nodes"), Plaintext: []byte("x")})).must(t)
+	enc := try(c.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/nodes"), Plaintext: []byte("x")})).must(t)
+
+	// Every node sees the audit records of every node: node A finds the
+	// Encrypt node B served and the one node C served, and knows node C's
+	// as the key's last use.
+	encID, _ := awsmiddleware.GetRequestIDMetadata(enc.ResultMetadata)
+	start := time.Now()
+	for {
+		evs := lookupAll(t, nodes[0].trailClient(), &cloudtrail.LookupEventsInput{LookupAttributes: attr(cttypes.LookupAttributeKeyResourceName, aws.ToString(key.KeyId))})
+		var names []string
+		for _, ev := range evs {
+			names = append(names, aws.ToString(ev.EventName))
+		}
+		// Event times are whole seconds, so records of one second on
+		// several nodes come in the index's order, not the calls' order.
+		slices.Sort(names)
+		if slices.Equal(names, []string{"CreateAlias", "CreateKey", "Decrypt", "Encrypt", "Encrypt"}) {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("node A's LookupEvents(ResourceName=key) = %v 10 s on, want the records of all three nodes", names)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("node C's record reached node A's LookupEvents after %v", time.Since(start))
+	used := try(a.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: key.KeyId})).must(t).KeyLastUsage
+	if used == nil || aws.ToString(used.KmsRequestId) != encID || string(used.Operation) != "Encrypt" {
+		t.Errorf("node A's GetKeyLastUsage = %+v, want node C's Encrypt, request %s", used, encID)
+	}
 
 	// Node B has the key cached; DisableKey on node A must reach it.
-	start := time.Now()
+	start = time.Now()
 	try(a.DisableKey(ctx, &kms.DisableKeyInput{KeyId: key.KeyId})).must(t)
 	var staleness time.Duration
 	for {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custoskms/custos/internal/audit"
 	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/caller"
 	"github.com/custoskms/custos/internal/iam"
@@ -157,7 +158,7 @@ func (s *Server) routes() {
 					return nil, err
 				}
 			}
-			return s.audit.LookupEvents(ctx, body)
+			return s.events.LookupEvents(ctx, audit.Scope{AccountID: c.AccountID, Region: c.Region}, body)
 		}}, true
 	}}
 	// Some SDKs send the short form of CloudTrail's target prefix.
@@ -415,15 +416,27 @@ func (s *Server) storeFault(err error) error {
 // accessKeyIDOf finds the access key id in an Authorization header
 // ("... Credential=AKID/date/region/service/aws4_request, ..."), or "".
 func accessKeyIDOf(auth string) string {
+	id, _ := credentialOf(auth)
+	return id
+}
+
+// credentialOf returns the access key id and the region of the credential
+// scope in an Authorization header; the region is "" unless it is a
+// well-formed region name.
+func credentialOf(auth string) (id, region string) {
 	_, rest, ok := strings.Cut(auth, "Credential=")
 	if !ok {
-		return ""
+		return "", ""
 	}
-	id, _, ok := strings.Cut(rest, "/")
+	id, rest, ok = strings.Cut(rest, "/")
 	if !ok || len(id) > 128 {
-		return ""
+		return "", ""
 	}
-	return id
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) == 3 && kms.IsRegion(parts[1]) {
+		region = parts[1]
+	}
+	return id, region
 }
 
 // newRequestID returns a random request id in UUID form.

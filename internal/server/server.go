@@ -74,6 +74,8 @@ type Server struct {
 	iam       *iam.Service
 	notifier  store.Notifier // set when the store is shared with other nodes
 	audit     *audit.Log
+	mirror    *audit.Mirror // copies the trail into the shared event index, on a shared store
+	events    audit.Events  // answers LookupEvents and GetKeyLastUsage: the mirror, or the trail alone
 	org       *org.Service
 	verifier  *sigv4.Verifier
 	metrics   *metrics
@@ -177,12 +179,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.store = st
 	st = s.shared(st)
+	s.events = s.audit
+	if idx, ok := s.store.(store.EventIndex); ok && s.notifier != nil {
+		s.mirror = audit.NewMirror(s.audit, idx, audit.MirrorOptions{Retention: cfg.AuditRetention, Logger: cfg.Logger})
+		s.events = s.mirror
+	}
 	s.dir = iam.NewDirectory(st, root, rand.Reader, cfg.Now)
 	s.kms, err = kms.New(kms.Config{Store: st, Root: root, Rand: rand.Reader, Now: cfg.Now, Logger: cfg.Logger,
 		PrincipalExists: func(ctx context.Context, arn string) (bool, error) { return s.iam.PrincipalExists(ctx, arn) },
-		LastUsage: func(arn string) (string, time.Time, string, string, bool) {
-			u, ok := s.audit.LastUse(arn)
-			return u.EventName, u.Time, u.EventID, u.RequestID, ok
+		LastUsage: func(ctx context.Context, arn string) (string, time.Time, string, string, bool, error) {
+			u, ok, err := s.events.KeyLastUse(ctx, arn)
+			return u.EventName, u.Time, u.EventID, u.RequestID, ok, err
 		},
 		OnServiceEvent:         s.recordServiceEvent,
 		RejectSensitiveContext: cfg.RejectSensitiveContext,
@@ -292,6 +299,13 @@ func (s *Server) Start(addr string) error {
 		defer s.wg.Done()
 		s.followChanges(ctx)
 	}()
+	if s.mirror != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.mirror.Run(ctx)
+		}()
+	}
 	go func() {
 		defer s.wg.Done()
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

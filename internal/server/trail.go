@@ -131,7 +131,11 @@ func (s *Server) record(ctx context.Context, x *exchange) error {
 		ev.UserIdentity = identityOf(c)
 		ev.RecipientAccountID = c.AccountID
 	} else {
-		ev.UserIdentity = audit.UserIdentity{Type: "Unknown", AccessKeyID: accessKeyIDOf(x.r.Header.Get("Authorization"))}
+		// Recorded for the server's account (below), in the Region the
+		// request was signed for, so that its root sees failed sign-ins.
+		id, region := credentialOf(x.r.Header.Get("Authorization"))
+		ev.UserIdentity = audit.UserIdentity{Type: "Unknown", AccessKeyID: id}
+		ev.AWSRegion = region
 	}
 	if t := x.trail; t != nil {
 		ev.RequestParameters = t.Params

@@ -18,9 +18,9 @@ import (
 // The tables and their meaning are those of the SQLite store, with
 // PostgreSQL's types: text COLLATE "C" (byte-wise order, whatever the
 // database's locale), bigint Unix nanoseconds in UTC (NULL for the zero
-// time), boolean, bytea. Two tables serve several nodes: notifications
-// (one version counter per change channel, see notify.go) and leases (see
-// lease.go).
+// time), boolean, bytea. Some tables serve only several nodes: notifications
+// (one version counter per change channel, see notify.go), leases (see
+// lease.go), and the shared index of audit records (see events.go).
 var migrations = []string{
 	// 1: initial schema.
 	`
@@ -113,6 +113,41 @@ CREATE TABLE leases (
 	name       text COLLATE "C" NOT NULL PRIMARY KEY,
 	holder     text COLLATE "C" NOT NULL,
 	expires_at timestamptz NOT NULL
+);
+`,
+	// 2: the shared index of audit records (see events.go).
+	`
+CREATE TABLE audit_events (
+	node           text    COLLATE "C" NOT NULL,
+	seq            bigint  NOT NULL,
+	event_time     bigint  NOT NULL,
+	account_ids    text[]  COLLATE "C" NOT NULL,
+	region         text    COLLATE "C" NOT NULL,
+	event_id       text    COLLATE "C" NOT NULL,
+	event_name     text    COLLATE "C" NOT NULL,
+	event_source   text    COLLATE "C" NOT NULL,
+	username       text    COLLATE "C" NOT NULL,
+	access_key_id  text    COLLATE "C" NOT NULL,
+	read_only      boolean NOT NULL,
+	request_id     text    COLLATE "C" NOT NULL,
+	resource_names text[]  COLLATE "C" NOT NULL,
+	resource_types text[]  COLLATE "C" NOT NULL,
+	event          bytea   NOT NULL,
+	PRIMARY KEY (node, seq)
+);
+CREATE INDEX audit_events_by_time ON audit_events (event_time, node, seq);
+
+CREATE TABLE audit_nodes (
+	node            text   COLLATE "C" NOT NULL PRIMARY KEY,
+	indexed_through bigint NOT NULL
+);
+
+CREATE TABLE key_last_use (
+	key_arn    text   COLLATE "C" NOT NULL PRIMARY KEY,
+	event_time bigint NOT NULL,
+	event_name text   COLLATE "C" NOT NULL,
+	event_id   text   COLLATE "C" NOT NULL,
+	request_id text   COLLATE "C" NOT NULL
 );
 `,
 }

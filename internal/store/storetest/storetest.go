@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReadDuringWrite", testReadDuringWrite},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Context", testContext},
+		{"EventIndex", testEventIndex},
+		{"EventIndexText", testEventIndexText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
