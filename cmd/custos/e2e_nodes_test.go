@@ -1,9 +1,11 @@
 package main
 
 // The three-node test of issue 7: three `custos server` processes share one
-// PostgreSQL database; a load runs on all three while one node is killed
-// with SIGKILL and PostgreSQL is restarted; afterwards nothing acknowledged
-// is missing.
+// PostgreSQL database; a load runs on all three while one node, the holder
+// of the lease of the background jobs, is killed with SIGKILL and
+// PostgreSQL is restarted; another node takes the background jobs over;
+// afterwards nothing acknowledged is missing, and a node stopped gracefully
+// hands the background jobs over at once.
 
 import (
 	"bytes"
@@ -31,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/custoskms/custos/internal/pgtest"
 )
@@ -39,7 +42,6 @@ import (
 const (
 	nodesCount          = 3
 	nodesWorkersPerNode = 2
-	nodesKilled         = 2                     // index of the node killed with SIGKILL
 	nodesPace           = 10 * time.Millisecond // pause between two iterations of a worker
 	nodesMaxIterations  = 1000                  // per worker: bounds the requests of a slow run
 	nodesPhaseProgress  = 10                    // iterations each live node completes in a phase
@@ -48,6 +50,14 @@ const (
 	nodesPostgresBack   = 75 * time.Second // longest wait for PostgreSQL to start again
 	nodesSettle         = time.Second      // staleness target of a node's caches (issue 7)
 	nodesCheckers       = 4                // concurrent requests of the final check
+
+	// The background jobs: their lease lasts 3 intervals, so a dead
+	// holder's jobs pass on within 4; a holder that stops gracefully
+	// releases the lease, and another node takes it at its next round.
+	nodesSweepInterval = time.Second
+	nodesLeaseTakeover = 15 * time.Second        // after SIGKILL of the holder
+	nodesLeaseReleased = 2500 * time.Millisecond // after the holder exited on SIGTERM
+	nodesSweepLease    = "custos_sweeper"        // the lease's name in the leases table
 )
 
 // nodesRetryable are the errors a node may answer while its database is
@@ -411,16 +421,11 @@ func TestThreeNodesKillAndPostgresRestart(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "root.key"), rootKey, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		nodes[i] = startServer(t, dir, "--store", storeURL)
+		nodes[i] = startServer(t, dir, "--store", storeURL, "--sweep-interval", nodesSweepInterval.String())
 		clients[i] = newKMSClient(nodes[i].endpoint)
 	}
 	all := []int{0, 1, 2}
-	var survivors []int
-	for i := range nodesCount {
-		if i != nodesKilled {
-			survivors = append(survivors, i)
-		}
-	}
+	lease := newLeaseWatch(t, storeURL, nodes)
 
 	load := newNodesLoad(t, clients)
 	load.start()
@@ -434,20 +439,36 @@ func TestThreeNodesKillAndPostgresRestart(t *testing.T) {
 	// 1. All three serve.
 	load.waitProgress(t, "warm-up", all, nodesPhaseProgress, 0)
 
-	// 2. SIGKILL one node: the others keep serving, without a single error.
-	load.killed[nodesKilled].Store(true)
-	nodes[nodesKilled].stop(t, syscall.SIGKILL)
+	// 2. Exactly one node runs the background jobs: that one is killed.
+	killed, _ := lease.holder(t, "before SIGKILL", all, nodesLeaseTakeover)
+	var survivors []int
+	for i := range nodesCount {
+		if i != killed {
+			survivors = append(survivors, i)
+		}
+	}
+
+	// 3. SIGKILL the holder: the others keep serving, without a single
+	// error, and one of them takes the background jobs over once the
+	// lease has run out.
+	load.killed[killed].Store(true)
+	nodes[killed].stop(t, syscall.SIGKILL)
 	killedAt := time.Now()
 	load.waitProgress(t, "after SIGKILL", survivors, nodesPhaseProgress, 500*time.Millisecond)
+	heir, _ := lease.holder(t, "after SIGKILL of the holder", survivors, time.Until(killedAt.Add(nodesLeaseTakeover)))
+	takeover := time.Since(killedAt)
+	lease.rounds(t, heir)
+	t.Logf("node %d held the lease of the background jobs; SIGKILL; node %d took it over %v later (lease %v, rounds every %v)",
+		killed, heir, takeover.Round(time.Millisecond), 3*nodesSweepInterval, nodesSweepInterval)
 
-	// 3. Restart PostgreSQL mid-load.
+	// 4. Restart PostgreSQL mid-load.
 	outageStart := time.Now()
 	runs := restartPostgres(t, clusterDir)
 	back := time.Now()
 	load.restarted.Store(back.UnixNano())
 	t.Logf("PostgreSQL restarted in %v (%d runs of pg_ctl)", back.Sub(outageStart).Round(time.Millisecond), runs)
 
-	// 4. Every surviving node serves again by itself, soon.
+	// 5. Every surviving node serves again by itself, soon.
 	for {
 		load.mu.Lock()
 		waiting := -1
@@ -499,25 +520,206 @@ func TestThreeNodesKillAndPostgresRestart(t *testing.T) {
 		t.Logf("failed requests: %s: %d", k, codes[k])
 	}
 
-	// 5. Nothing acknowledged is missing, as the surviving nodes see it
+	// 6. Nothing acknowledged is missing, as the surviving nodes see it
 	// once their caches have had time to learn of the last changes.
 	time.Sleep(nodesSettle)
 	checkStart := time.Now()
 	nodesCheck(t, clients, survivors, keys, grants, ciphertexts)
 	t.Logf("checked through nodes %v in %v; whole test %v", survivors, time.Since(checkStart).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 
-	// The survivors still stop cleanly, and soon: the clients first close
-	// their idle connections, for net/http's Shutdown waits 5 s for a
+	// 7. The survivors still stop cleanly, and soon: the clients first
+	// close their idle connections, for net/http's Shutdown waits 5 s for a
 	// connection that was opened but never carried a request (the client
-	// transports open such spare connections under concurrent load).
-	for _, i := range survivors {
+	// transports open such spare connections under concurrent load). The
+	// holder of the background jobs stops first and releases their lease:
+	// the other survivor takes them over at its next round, long before
+	// the lease would have run out.
+	holder, _ := lease.holder(t, "after the PostgreSQL restart", survivors, nodesLeaseTakeover)
+	other := survivors[0]
+	if other == holder {
+		other = survivors[1]
+	}
+	for _, i := range []int{holder, other} {
 		if hc, ok := clients[i].Options().HTTPClient.(*http.Client); ok {
 			hc.CloseIdleConnections()
 		}
 		stopStart := time.Now()
 		nodes[i].stop(t, syscall.SIGTERM)
-		t.Logf("node %d stopped on SIGTERM in %v", i, time.Since(stopStart).Round(time.Millisecond))
+		exited := time.Now()
+		t.Logf("node %d stopped on SIGTERM in %v", i, exited.Sub(stopStart).Round(time.Millisecond))
+		if i != holder {
+			continue
+		}
+		if pid, live, ok := lease.inDatabase(t); ok && pid == nodes[holder].cmd.Process.Pid {
+			t.Errorf("after node %d (pid %d) exited on SIGTERM, the lease %s still names it (unexpired: %v), want it released by Close", holder, pid, nodesSweepLease, live)
+		}
+		if _, err := lease.holder(t, fmt.Sprintf("after node %d exited on SIGTERM", holder), []int{other}, nodesLeaseReleased); err != nil {
+			t.Errorf("%v: a graceful stop must hand the background jobs over at once", err)
+			continue
+		}
+		t.Logf("node %d took the background jobs over %v after node %d exited on SIGTERM (%v after the signal)",
+			other, time.Since(exited).Round(time.Millisecond), holder, time.Since(stopStart).Round(time.Millisecond))
+		lease.rounds(t, other)
 	}
+}
+
+// leaseWatch watches which node runs the background jobs, through each
+// node's /metrics (custos_sweep_lease_held, custos_sweep_rounds_total)
+// and the leases table of their database.
+type leaseWatch struct {
+	storeURL string
+	nodes    []*serverProc
+	http     *http.Client
+}
+
+func newLeaseWatch(t *testing.T, storeURL string, nodes []*serverProc) *leaseWatch {
+	// No kept-alive connections: they would delay a node's graceful stop.
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &leaseWatch{storeURL: storeURL, nodes: nodes, http: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
+}
+
+// metrics returns node's custos_sweep_lease_held and
+// custos_sweep_rounds_total.
+func (w *leaseWatch) metrics(node int) (held bool, rounds uint64, err error) {
+	resp, err := w.http.Get(w.nodes[node].endpoint + "/metrics")
+	if err != nil {
+		return false, 0, err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		return false, 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return false, 0, fmt.Errorf("GET /metrics: status %d", resp.StatusCode)
+	}
+	var seen int
+	for line := range strings.SplitSeq(b.String(), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch name {
+		case "custos_sweep_lease_held":
+			seen++
+			switch value {
+			case "0", "1":
+				held = value == "1"
+			default:
+				return false, 0, fmt.Errorf("custos_sweep_lease_held = %q, want 0 or 1", value)
+			}
+		case "custos_sweep_rounds_total":
+			seen++
+			if rounds, err = strconv.ParseUint(value, 10, 64); err != nil {
+				return false, 0, fmt.Errorf("custos_sweep_rounds_total = %q, want a count", value)
+			}
+		}
+	}
+	if seen != 2 {
+		return false, 0, errors.New("/metrics lacks custos_sweep_lease_held or custos_sweep_rounds_total")
+	}
+	return held, rounds, nil
+}
+
+// holder waits until exactly one node of among reports that it holds the
+// lease of the background jobs, checks that the leases table names that
+// node's process, and returns the node. It fails the test after within,
+// except when among has one node: then it returns the error instead.
+func (w *leaseWatch) holder(t *testing.T, phase string, among []int, within time.Duration) (int, error) {
+	t.Helper()
+	start := time.Now()
+	for {
+		var holders []int
+		var states []string
+		for _, i := range among {
+			held, rounds, err := w.metrics(i)
+			switch {
+			case err != nil:
+				states = append(states, fmt.Sprintf("node %d: %v", i, err))
+			case held:
+				holders = append(holders, i)
+				fallthrough
+			default:
+				states = append(states, fmt.Sprintf("node %d: held %v, %d rounds", i, held, rounds))
+			}
+		}
+		if len(holders) == 1 {
+			h := holders[0]
+			pid, live, ok := w.inDatabase(t)
+			if ok && live && pid == w.nodes[h].cmd.Process.Pid {
+				return h, nil
+			}
+		}
+		if time.Since(start) > within {
+			pid, live, ok := w.inDatabase(t)
+			err := fmt.Errorf("%s: after %v, want exactly one of nodes %v to hold the lease %s; %s; in the database: pid %d, unexpired %v, row %v",
+				phase, within, among, nodesSweepLease, strings.Join(states, "; "), pid, live, ok)
+			if len(among) == 1 {
+				return -1, err
+			}
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// rounds checks that node, holding the lease, keeps running rounds of the
+// background jobs: its custos_sweep_rounds_total grows within a few
+// intervals.
+func (w *leaseWatch) rounds(t *testing.T, node int) {
+	t.Helper()
+	_, from, err := w.metrics(node)
+	if err != nil {
+		t.Errorf("node %d: %v", node, err)
+		return
+	}
+	deadline := time.Now().Add(3 * nodesSweepInterval)
+	for {
+		held, n, err := w.metrics(node)
+		if err != nil {
+			t.Errorf("node %d: %v", node, err)
+			return
+		}
+		if held && n > from {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("node %d: custos_sweep_rounds_total = %d, held %v %v after it was %d, want it grown and held", node, n, held, 3*nodesSweepInterval, from)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// inDatabase reads the lease of the background jobs from the leases
+// table: the process id in its holder's name (host/pid/random) and whether
+// it is unexpired; ok is false when there is no such row.
+func (w *leaseWatch) inDatabase(t *testing.T) (pid int, live, ok bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, w.storeURL)
+	if err != nil {
+		t.Fatalf("connect to the nodes' database: %v", err)
+	}
+	defer conn.Close(ctx)
+	var holder string
+	err = conn.QueryRow(ctx, "SELECT holder, expires_at > clock_timestamp() FROM leases WHERE name = $1", nodesSweepLease).Scan(&holder, &live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, false
+	}
+	if err != nil {
+		t.Fatalf("read the lease %s: %v", nodesSweepLease, err)
+	}
+	parts := strings.Split(holder, "/")
+	if len(parts) < 3 {
+		t.Fatalf("lease %s holder %q, want host/pid/random", nodesSweepLease, holder)
+	}
+	if pid, err = strconv.Atoi(parts[len(parts)-2]); err != nil {
+		t.Fatalf("lease %s holder %q, want host/pid/random", nodesSweepLease, holder)
+	}
+	return pid, live, true
 }
 
 // nodesRecoveryDelays describes how long after back each survivor served
@@ -621,4 +823,32 @@ func nodesCheck(t *testing.T, clients []*kms.Client, survivors []int, keys []ack
 	}
 	close(next)
 	wg.Wait()
+}
+
+// TestSweepLeaseEmbedded checks --sweep-interval and, on the embedded
+// store, where a node is alone, that it always runs the background jobs.
+func TestSweepLeaseEmbedded(t *testing.T) {
+	for _, bad := range []string{"0s", "500ms", "-1m"} {
+		code, _, stderr := runCustos(t, "server", "--sweep-interval", bad)
+		if want := "bad --sweep-interval"; code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("custos server --sweep-interval %s = exit status %d, stderr %q, want 2 and %q", bad, code, stderr, want)
+		}
+	}
+	p := startServer(t, filepath.Join(t.TempDir(), "data"), "--sweep-interval", "1s")
+	w := newLeaseWatch(t, "", []*serverProc{p})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		held, rounds, err := w.metrics(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held && rounds > 0 {
+			break
+		}
+		if !held || time.Now().After(deadline) {
+			t.Fatalf("custos_sweep_lease_held = %v, custos_sweep_rounds_total = %d, want true and > 0 on the embedded store", held, rounds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.stop(t, syscall.SIGTERM)
 }

@@ -34,6 +34,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	auditExport := fs.String("audit-export-dir", "", "where CloudTrail-format audit files are exported (default DATA/audit-export)")
 	rejectSensitive := fs.Bool("reject-sensitive-context", false, "refuse requests whose encryption context looks like a secret or personal data")
+	sweepInterval := fs.Duration("sweep-interval", time.Minute, "how often keys due for deletion or rotation are looked for, at least 1s; with a shared --store, another node takes these jobs over within 4 intervals when their node dies")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -53,6 +54,10 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	log := slog.New(handler)
+	if *sweepInterval < time.Second {
+		fmt.Fprintf(stderr, "custos server: bad --sweep-interval %v: want at least 1s\n", *sweepInterval)
+		return errUsage
+	}
 	if (*akid == "") != (*secret == "") {
 		fmt.Fprintln(stderr, "custos server: --root-access-key-id and --root-secret-access-key go together")
 		return errUsage
@@ -85,6 +90,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		TLSCert:                *tlsCert,
 		TLSKey:                 *tlsKey,
 		TLSSelfSigned:          *selfSigned,
+		SweepInterval:          *sweepInterval,
 		Logger:                 log,
 	}
 	if *regions != "" {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,4 +117,36 @@ func TestNodesShareOneDatabase(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestNodeWithAnotherRootKey: a node whose root key is not the one the
+// shared store's secrets are wrapped under refuses to start, naming the
+// file to copy, instead of failing every request.
+func TestNodeWithAnotherRootKey(t *testing.T) {
+	storeURL := postgresSchema(t)
+	first := &env{t: t, dir: t.TempDir(), clock: &fakeClock{}}
+	first.srv = first.open(server.Config{DataDir: first.dir, StoreURL: storeURL, RootAccessKeyID: testKeyID, RootSecretKey: testSecret, Now: first.clock.Now})
+	try(first.client("us-east-1").CreateKey(ctx, &kms.CreateKeyInput{})).must(t)
+
+	dir := t.TempDir() // a fresh node: its own, new, root key
+	srv, err := server.New(ctx, server.Config{DataDir: dir, StoreURL: storeURL, RootAccessKeyID: testKeyID, RootSecretKey: testSecret})
+	if err == nil {
+		srv.Close(ctx)
+		t.Fatal("a node with another root key started")
+	}
+	if want := filepath.Join(dir, "root.key"); !strings.Contains(err.Error(), "root key is not the one") || !strings.Contains(err.Error(), want) {
+		t.Errorf("New with another root key = %v, want an error that names %s", err, want)
+	}
+
+	// With the first node's root key copied, it starts and serves.
+	key, err := os.ReadFile(filepath.Join(first.dir, "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &env{t: t, dir: t.TempDir(), clock: &fakeClock{}}
+	if err := os.WriteFile(filepath.Join(second.dir, "root.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second.srv = second.open(server.Config{DataDir: second.dir, StoreURL: storeURL, RootAccessKeyID: testKeyID, RootSecretKey: testSecret, Now: second.clock.Now})
+	try(second.client("us-east-1").ListKeys(ctx, &kms.ListKeysInput{})).must(t)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type opMetrics struct {
 type metrics struct {
 	mu  sync.RWMutex
 	ops map[string]*opMetrics
+
+	sweepHeld   atomic.Bool   // this node runs the background jobs
+	sweepRounds atomic.Uint64 // rounds of the background jobs this node ran
 }
 
 func newMetrics() *metrics { return &metrics{ops: make(map[string]*opMetrics)} }
@@ -57,6 +61,15 @@ func (m *metrics) observe(op, code string, d time.Duration) {
 	o.count++
 	o.sum += s
 	o.mu.Unlock()
+}
+
+// sweepRound records the outcome of one round's lease of the background
+// jobs: held reports whether this node runs them this round.
+func (m *metrics) sweepRound(held bool) {
+	m.sweepHeld.Store(held)
+	if held {
+		m.sweepRounds.Add(1)
+	}
 }
 
 // write renders the metrics in the Prometheus text exposition format.
@@ -109,4 +122,14 @@ func (m *metrics) write(w io.Writer) {
 		fmt.Fprintf(w, "custos_request_duration_seconds_sum{operation=%q} %g\n", n, s.sum)
 		fmt.Fprintf(w, "custos_request_duration_seconds_count{operation=%q} %d\n", n, s.count)
 	}
+	fmt.Fprintln(w, "# HELP custos_sweep_lease_held 1 while this node runs the background jobs (key deletion and rotation), else 0.")
+	fmt.Fprintln(w, "# TYPE custos_sweep_lease_held gauge")
+	held := 0
+	if m.sweepHeld.Load() {
+		held = 1
+	}
+	fmt.Fprintf(w, "custos_sweep_lease_held %d\n", held)
+	fmt.Fprintln(w, "# HELP custos_sweep_rounds_total Rounds of the background jobs this node ran as their holder.")
+	fmt.Fprintln(w, "# TYPE custos_sweep_rounds_total counter")
+	fmt.Fprintf(w, "custos_sweep_rounds_total %d\n", m.sweepRounds.Load())
 }

@@ -38,12 +38,18 @@ func (s notifyingStore) Update(ctx context.Context, fn func(store.Tx) error) err
 
 // shared reports whether st is shared with other nodes (it can tell them
 // of changes) and returns the store the services should write through.
+// A node alone on its store runs the background jobs from the start, and
+// its metrics say so.
 func (s *Server) shared(st store.Store) store.Store {
 	n, ok := st.(store.Notifier)
 	if !ok || s.cfg.StoreURL == "" {
+		s.metrics.sweepHeld.Store(true)
 		return st
 	}
 	s.notifier = n
+	if _, ok := st.(store.Leaser); !ok {
+		s.metrics.sweepHeld.Store(true)
+	}
 	return notifyingStore{Store: st, n: n, srv: s}
 }
 
@@ -66,11 +72,17 @@ func (s *Server) followChanges(ctx context.Context) {
 }
 
 // leaseSweep reports whether this node runs the background jobs: always on
-// the embedded store, and on a shared store the holder of the lease.
+// the embedded store, and on a shared store the holder of the lease (false
+// with the error when the database cannot be asked). RunSweeper calls it
+// once per round; each call records its outcome in the metrics
+// custos_sweep_lease_held and custos_sweep_rounds_total.
 func (s *Server) leaseSweep(ctx context.Context) (bool, error) {
 	l, ok := s.store.(store.Leaser)
 	if !ok || s.notifier == nil {
+		s.metrics.sweepRound(true)
 		return true, nil
 	}
-	return l.TryLease(ctx, sweepLease, 3*max(s.cfg.SweepInterval, time.Second))
+	held, err := l.TryLease(ctx, sweepLease, 3*max(s.cfg.SweepInterval, time.Second))
+	s.metrics.sweepRound(held && err == nil)
+	return held, err
 }

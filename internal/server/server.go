@@ -178,6 +178,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	if err := s.checkRootKey(ctx, st, root); err != nil {
+		st.Close()
+		s.audit.Close()
+		return nil, err
+	}
 	st = s.shared(st)
 	s.events = s.audit
 	if idx, ok := s.store.(store.EventIndex); ok && s.notifier != nil {
