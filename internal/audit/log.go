@@ -17,6 +17,8 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/custoskms/custos/internal/store"
 )
 
 // DataSubdir is the folder of a Custos data folder that holds the trail.
@@ -131,6 +133,8 @@ type Log struct {
 
 	bufs sync.Pool // *[]byte buffers events are encoded into
 
+	tap atomic.Pointer[tap] // set by NewMirror: durable records go there too
+
 	// Digests.
 	dmu        sync.Mutex
 	df         *os.File
@@ -182,6 +186,7 @@ type KeyUse struct {
 }
 
 type item struct {
+	ix    *store.IndexedEvent // the record's index fields, when a Mirror taps the Log
 	event []byte
 	buf   *[]byte // event's buffer, back to Log.bufs once written
 	t     int64
@@ -547,6 +552,9 @@ func (l *Log) Append(ctx context.Context, ev *Event) error {
 	*bp = data
 	it := item{event: data, buf: bp, t: ev.EventTime.Unix(), name: ev.EventName, id: ev.EventID, reqID: ev.RequestID,
 		keys: usageKeys(ev.EventSource, ev.EventName, ev.ErrorCode, ev.Resources)}
+	if l.tap.Load() != nil {
+		it.ix = indexFieldsOf(ev, ev.RequestParameters, it.keys)
+	}
 	l.qmu.Lock()
 	if l.closed {
 		l.qmu.Unlock()
@@ -686,9 +694,12 @@ func (l *Log) commit(b *batch) {
 	}
 	l.durable, l.durHash = seq, prev
 	l.imu.Unlock()
+	if tp := l.tap.Load(); tp != nil {
+		tp.push(l.seq, b.items) // takes the buffers of tapped items
+	}
 	for _, it := range b.items {
-		if cap(*it.buf) <= 64<<10 {
-			l.bufs.Put(it.buf)
+		if it.ix == nil {
+			l.putBuf(it.buf)
 		}
 	}
 
@@ -701,6 +712,13 @@ func (l *Log) commit(b *batch) {
 		if err := l.writeDigest(); err != nil {
 			l.fail(err)
 		}
+	}
+}
+
+// putBuf returns an event buffer to the pool, unless it grew large.
+func (l *Log) putBuf(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		l.bufs.Put(bp)
 	}
 }
 

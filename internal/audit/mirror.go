@@ -45,10 +45,14 @@ type Mirror struct {
 	node string
 	opts MirrorOptions
 
+	tap *tap
+
 	mu      sync.Mutex // one copy at a time; guards the fields below
 	through uint64     // the last seq in the index, once known
 	known   bool
-	failing bool // the last copy failed: log the next success
+	failing bool     // the last copy failed: log the next success
+	pending []tapped // taken from the tap, not yet in the index
+	batch   []store.IndexedEvent
 }
 
 // MirrorOptions tune a Mirror. Zero values have defaults.
@@ -73,7 +77,55 @@ func NewMirror(l *Log, idx store.EventIndex, opts MirrorOptions) *Mirror {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Mirror{log: l, idx: idx, node: l.NodeID(), opts: opts}
+	m := &Mirror{log: l, idx: idx, node: l.NodeID(), opts: opts, tap: &tap{node: l.NodeID()}}
+	l.tap.Store(m.tap)
+	return m
+}
+
+// tap holds the records a Log hands its Mirror as they become durable,
+// with their index fields taken at Append and their event bytes in the
+// Log's buffers (which the Mirror returns to the Log once the records are
+// in the index), so that the Mirror need not read and decode them again.
+// When the Mirror falls behind (its index is out of reach), the tap drops
+// what it holds and the Mirror reads those records from the trail instead.
+type tap struct {
+	node string
+	mu   sync.Mutex
+	recs []tapped // ascending Seq, with gaps where records were dropped
+}
+
+// tapped is a record in a tap.
+type tapped struct {
+	e   *store.IndexedEvent
+	buf *[]byte // holds e.Event
+}
+
+// maxTapped bounds the records a tap and its Mirror hold: about 40 MB.
+const maxTapped = 20_000
+
+// push takes the tapped items of a committed batch whose first record
+// follows seq, and their buffers.
+func (t *tap) push(seq uint64, items []item) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.recs)+len(items) > maxTapped {
+		t.recs = nil
+	}
+	for i, it := range items {
+		if it.ix == nil {
+			continue // appended before the tap was set: read from the trail
+		}
+		it.ix.Node, it.ix.Seq, it.ix.Event = t.node, seq+1+uint64(i), it.event
+		t.recs = append(t.recs, tapped{e: it.ix, buf: it.buf})
+	}
+}
+
+func (t *tap) take() []tapped {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	recs := t.recs
+	t.recs = nil
+	return recs
 }
 
 // Run copies records every Interval, and deletes expired index entries
@@ -121,11 +173,16 @@ func (m *Mirror) copyLogged(ctx context.Context) {
 }
 
 // Sync copies every record that is durable when it is called into the
-// index, and returns when they are there. It returns an error wrapping
+// index, and returns when they are there. Records come from the tap when it
+// has them, and otherwise from the trail. It returns an error wrapping
 // store.ErrUnavailable if the index cannot be reached.
 func (m *Mirror) Sync(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.pending = append(m.pending, m.tap.take()...)
+	if len(m.pending) > maxTapped {
+		m.pending = nil // read them from the trail once the index is back
+	}
 	if !m.known {
 		n, err := m.idx.IndexedThrough(ctx, m.node)
 		if err != nil {
@@ -133,11 +190,52 @@ func (m *Mirror) Sync(ctx context.Context) error {
 		}
 		m.through, m.known = n, true
 	}
-	segs, durable := m.log.snapshot()
-	if durable <= m.through {
-		return nil
+	m.log.imu.RLock()
+	durable := m.log.durable
+	m.log.imu.RUnlock()
+	for {
+		// Drop what the index already has, then copy the next run of
+		// records: from the tap if it has the next one, else from the trail
+		// up to the next record the tap has.
+		i := 0
+		for i < len(m.pending) && m.pending[i].e.Seq <= m.through {
+			m.log.putBuf(m.pending[i].buf)
+			i++
+		}
+		m.pending = m.pending[i:]
+		if len(m.pending) > 0 && m.pending[0].e.Seq == m.through+1 {
+			m.batch = append(m.batch[:0], *m.pending[0].e)
+			for n := 1; n < len(m.pending) && n < mirrorBatch && m.pending[n].e.Seq == m.through+1+uint64(n); n++ {
+				m.batch = append(m.batch, *m.pending[n].e)
+			}
+			err := m.idx.PutEvents(ctx, m.batch)
+			clear(m.batch) // let go of the events
+			if err != nil {
+				return err
+			}
+			m.through += uint64(len(m.batch))
+			continue
+		}
+		upTo := durable
+		if len(m.pending) > 0 {
+			upTo = m.pending[0].e.Seq - 1
+		}
+		if upTo <= m.through {
+			if len(m.pending) == 0 {
+				m.pending = nil // let the copied records go
+			}
+			return nil
+		}
+		if err := m.copyTrail(ctx, upTo); err != nil {
+			return err
+		}
 	}
-	batch := make([]store.IndexedEvent, 0, min(durable-m.through, mirrorBatch))
+}
+
+// copyTrail copies the records after m.through up to upTo from the trail.
+func (m *Mirror) copyTrail(ctx context.Context, upTo uint64) error {
+	segs, _ := m.log.snapshot()
+	batch := make([]store.IndexedEvent, 0, min(upTo-m.through, mirrorBatch))
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -149,7 +247,7 @@ func (m *Mirror) Sync(ctx context.Context) error {
 		batch = batch[:0]
 		return nil
 	}
-	err := forEachRecord(segs, m.through, durable, func(r record) (bool, error) {
+	err := forEachRecord(segs, m.through, upTo, func(r record) (bool, error) {
 		e, err := indexedEvent(m.node, r)
 		if err != nil {
 			// Never expected of a record this package wrote; skipping it
@@ -168,7 +266,7 @@ func (m *Mirror) Sync(ctx context.Context) error {
 	}
 	if err == nil {
 		// Records removed by retention before they were copied are gone.
-		m.through = durable
+		m.through = upTo
 	}
 	return err
 }
@@ -191,45 +289,87 @@ type indexFields struct {
 	RecipientAccountID string     `json:"recipientAccountId"`
 }
 
-// indexedEvent returns record r of node as the index holds it; see
-// matchesResourceName and Scope for the names and accounts.
+// indexedEvent returns record r of node as the index holds it, decoding
+// its event.
 func indexedEvent(node string, r record) (store.IndexedEvent, error) {
 	var f indexFields
 	if err := json.Unmarshal(r.event, &f, jsontext.AllowInvalidUTF8(true)); err != nil {
 		return store.IndexedEvent{}, err
 	}
-	e := store.IndexedEvent{
-		Node: node, Seq: r.seq, Time: f.EventTime.UTC().Truncate(time.Second),
-		AccountIDs: []string{f.RecipientAccountID}, Region: f.AWSRegion,
-		EventID: f.EventID, EventName: f.EventName, EventSource: f.EventSource,
-		Username: f.UserIdentity.Username(), AccessKeyID: f.UserIdentity.AccessKeyID,
-		ReadOnly: f.ReadOnly, RequestID: f.RequestID,
-		ResourceNames: []string{}, ResourceTypes: []string{},
-		UsedKeys: usageKeys(f.EventSource, f.EventName, f.ErrorCode, f.Resources),
-		Event:    r.event,
+	ev := Event{UserIdentity: f.UserIdentity, EventTime: f.EventTime, EventSource: f.EventSource, EventName: f.EventName,
+		AWSRegion: f.AWSRegion, ErrorCode: f.ErrorCode, RequestID: f.RequestID, EventID: f.EventID, ReadOnly: f.ReadOnly,
+		Resources: f.Resources, RecipientAccountID: f.RecipientAccountID}
+	var keyID any
+	if f.RequestParameters.KeyID != nil {
+		keyID = map[string]any{"keyId": f.RequestParameters.KeyID}
 	}
-	if a := f.UserIdentity.AccountID; a != "" && a != f.RecipientAccountID {
+	e := indexFieldsOf(&ev, keyID, usageKeys(f.EventSource, f.EventName, f.ErrorCode, f.Resources))
+	e.Node, e.Seq, e.Event = node, r.seq, r.event
+	return *e, nil
+}
+
+// indexFieldsOf returns the index fields of ev (all but Node, Seq and
+// Event), given its requestParameters and the keys it used; see
+// matchesResourceName and Scope for the names and accounts.
+func indexFieldsOf(ev *Event, params any, usedKeys []string) *store.IndexedEvent {
+	e := &store.IndexedEvent{
+		Time:       ev.EventTime.UTC().Truncate(time.Second),
+		AccountIDs: []string{ev.RecipientAccountID}, Region: ev.AWSRegion,
+		EventID: ev.EventID, EventName: ev.EventName, EventSource: ev.EventSource,
+		Username: ev.UserIdentity.Username(), AccessKeyID: ev.UserIdentity.AccessKeyID,
+		ReadOnly: ev.ReadOnly, RequestID: ev.RequestID,
+		ResourceNames: make([]string, 0, 2*len(ev.Resources)+1), ResourceTypes: make([]string, 0, 1),
+		UsedKeys: usedKeys,
+	}
+	if a := ev.UserIdentity.AccountID; a != "" && a != ev.RecipientAccountID {
 		e.AccountIDs = append(e.AccountIDs, a)
 	}
-	add := func(list []string, v string) []string {
-		for _, s := range list {
-			if s == v {
-				return list
-			}
-		}
-		return append(list, v)
-	}
-	for _, res := range f.Resources {
-		e.ResourceTypes = add(e.ResourceTypes, res.Type)
-		e.ResourceNames = add(e.ResourceNames, res.ARN)
+	for _, res := range ev.Resources {
+		e.ResourceTypes = addDistinct(e.ResourceTypes, res.Type)
+		e.ResourceNames = addDistinct(e.ResourceNames, res.ARN)
 		if i := strings.LastIndex(res.ARN, ":key/"); i >= 0 {
-			e.ResourceNames = add(e.ResourceNames, res.ARN[i+len(":key/"):])
+			e.ResourceNames = addDistinct(e.ResourceNames, res.ARN[i+len(":key/"):])
 		}
 	}
-	if id, ok := f.RequestParameters.KeyID.(string); ok {
-		e.ResourceNames = add(e.ResourceNames, id)
+	if id, ok := requestKeyID(params); ok {
+		e.ResourceNames = addDistinct(e.ResourceNames, id)
 	}
-	return e, nil
+	return e
+}
+
+// requestKeyID returns requestParameters.keyId when it is a string, as
+// matchesResourceName reads it from a decoded event.
+func requestKeyID(params any) (string, bool) {
+	switch p := params.(type) {
+	case map[string]any:
+		id, ok := p["keyId"].(string)
+		return id, ok
+	case nil:
+		return "", false
+	}
+	// A struct or a jsontext.Value, as the server builds them: its JSON
+	// form is what the trail holds.
+	data, err := json.Marshal(params)
+	if err != nil {
+		return "", false
+	}
+	var v struct {
+		KeyID any `json:"keyId"`
+	}
+	if json.Unmarshal(data, &v, jsontext.AllowInvalidUTF8(true)) != nil {
+		return "", false
+	}
+	id, ok := v.KeyID.(string)
+	return id, ok
+}
+
+func addDistinct(list []string, v string) []string {
+	for _, s := range list {
+		if s == v {
+			return list
+		}
+	}
+	return append(list, v)
 }
 
 // LookupEvents serves CloudTrail's LookupEvents, as Log.LookupEvents does,

@@ -1,13 +1,16 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/pgtest"
@@ -17,7 +20,7 @@ import (
 
 // testIndex returns a shared event index in a PostgreSQL schema of its own,
 // or skips the test without the test database.
-func testIndex(t *testing.T) store.EventIndex {
+func testIndex(t testing.TB) store.EventIndex {
 	t.Helper()
 	st, err := postgres.Open(context.Background(), pgtest.Schema(t, "audit_"))
 	if err != nil {
@@ -226,5 +229,61 @@ func TestMirrorIndexDown(t *testing.T) {
 	_, err = m.LookupEvents(ctx, testScope, []byte(`{"MaxResults":99}`))
 	if e, ok := awsproto.As(err); !ok || e.Code != "InvalidMaxResultsException" {
 		t.Errorf("LookupEvents(MaxResults 99) with the index down = %v, want InvalidMaxResultsException first", err)
+	}
+}
+
+// recordingIndex is an index that keeps what it is given.
+type recordingIndex struct {
+	store.EventIndex
+	mu  sync.Mutex
+	got []store.IndexedEvent
+}
+
+func (x *recordingIndex) IndexedThrough(context.Context, string) (uint64, error) { return 0, nil }
+
+func (x *recordingIndex) PutEvents(_ context.Context, evs []store.IndexedEvent) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, e := range evs {
+		e.Event = bytes.Clone(e.Event) // PutEvents does not keep them
+		x.got = append(x.got, e)
+	}
+	return nil
+}
+
+// TestMirrorTapMatchesTrail: the index fields a Mirror takes from Append
+// are those it would decode from the trail, and records appended before the
+// Mirror existed are read from the trail, in order, without a gap.
+func TestMirrorTapMatchesTrail(t *testing.T) {
+	l, _ := openTest(t, Options{})
+	defer l.Close()
+	appendN(t, l, 3, "Encrypt") // before the Mirror: from the trail
+	idx := &recordingIndex{}
+	m := NewMirror(l, idx, MirrorOptions{})
+	ctx := context.Background()
+	evs := []*Event{testEvent("Decrypt", 1, "AKIA1"), testEvent("CreateGrant", 2, "AKIA2")}
+	evs[1].ErrorCode = "AccessDeniedException"
+	evs[1].RequestParameters = nil
+	evs[1].UserIdentity = UserIdentity{Type: "AssumedRole", AccountID: "444455556666", ARN: "arn:aws:sts::444455556666:assumed-role/R/s", AccessKeyID: "ASIA"}
+	for _, ev := range evs {
+		if err := l.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	segs, durable := l.snapshot()
+	var want []store.IndexedEvent
+	err := forEachRecord(segs, 0, durable, func(r record) (bool, error) {
+		e, err := indexedEvent(m.node, r)
+		want = append(want, e)
+		return true, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, idx.got, cmpopts.EquateEmpty()); diff != "" || len(idx.got) != 5 {
+		t.Errorf("indexed records (-decoded from the trail +taken at Append):\n%s", diff)
 	}
 }

@@ -16,7 +16,8 @@ type EventIndex interface {
 	// transaction, and raises the last use of each key in UsedKeys to the
 	// event's time when that is not older than what the index holds. It
 	// returns an error wrapping ErrUnavailable if the database cannot be
-	// reached; then none of the events were added.
+	// reached; then none of the events were added. It keeps nothing of
+	// events once it returns.
 	PutEvents(ctx context.Context, events []IndexedEvent) error
 
 	// IndexedThrough returns the highest Seq of node's events in the index,
@@ -32,8 +33,9 @@ type EventIndex interface {
 	// RequestID are set.
 	LastKeyUse(ctx context.Context, keyARN string) (e IndexedEvent, ok bool, err error)
 
-	// DeleteEventsBefore removes the events whose Time is before t and
-	// returns how many went. Last key uses are kept.
+	// DeleteEventsBefore removes events whose Time is before t and returns
+	// how many went. The events of one PutEvents call may be kept together
+	// until all of them are before t. Last key uses are kept.
 	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
 }
 

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,8 @@ type Store struct {
 	holder string      // this Store's name in the leases table
 	leased atomic.Bool // TryLease succeeded once: Close releases leases
 	notify *notifier
+
+	flaters sync.Pool // *flate.Writer for audit chunks (see chunk.go)
 }
 
 var (

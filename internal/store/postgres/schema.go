@@ -117,25 +117,29 @@ CREATE TABLE leases (
 `,
 	// 2: the shared index of audit records (see events.go).
 	`
-CREATE TABLE audit_events (
+CREATE TABLE audit_chunks (
 	node           text    COLLATE "C" NOT NULL,
-	seq            bigint  NOT NULL,
-	event_time     bigint  NOT NULL,
+	first_seq      bigint  NOT NULL,
+	last_seq       bigint  NOT NULL,
+	events         integer NOT NULL,
+	min_time       bigint  NOT NULL,
+	max_time       bigint  NOT NULL,
 	account_ids    text[]  COLLATE "C" NOT NULL,
-	region         text    COLLATE "C" NOT NULL,
-	event_id       text    COLLATE "C" NOT NULL,
-	event_name     text    COLLATE "C" NOT NULL,
-	event_source   text    COLLATE "C" NOT NULL,
-	username       text    COLLATE "C" NOT NULL,
-	access_key_id  text    COLLATE "C" NOT NULL,
-	read_only      boolean NOT NULL,
-	request_id     text    COLLATE "C" NOT NULL,
+	regions        text[]  COLLATE "C" NOT NULL,
+	event_ids      text[]  COLLATE "C" NOT NULL,
+	event_names    text[]  COLLATE "C" NOT NULL,
+	event_sources  text[]  COLLATE "C" NOT NULL,
+	usernames      text[]  COLLATE "C" NOT NULL,
+	access_key_ids text[]  COLLATE "C" NOT NULL,
 	resource_names text[]  COLLATE "C" NOT NULL,
 	resource_types text[]  COLLATE "C" NOT NULL,
-	event          bytea   NOT NULL,
-	PRIMARY KEY (node, seq)
+	body           bytea   NOT NULL,
+	PRIMARY KEY (node, first_seq)
 );
-CREATE INDEX audit_events_by_time ON audit_events (event_time, node, seq);
+CREATE INDEX audit_chunks_by_time ON audit_chunks (max_time);
+-- Stored out of line without compression: pglz would cost the database
+-- more CPU than the events cost the node that records them.
+ALTER TABLE audit_chunks ALTER COLUMN body SET STORAGE EXTERNAL, ALTER COLUMN event_ids SET STORAGE EXTERNAL;
 
 CREATE TABLE audit_nodes (
 	node            text   COLLATE "C" NOT NULL PRIMARY KEY,
