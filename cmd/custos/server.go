@@ -34,6 +34,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	auditExport := fs.String("audit-export-dir", "", "where CloudTrail-format audit files are exported (default DATA/audit-export)")
 	rejectSensitive := fs.Bool("reject-sensitive-context", false, "refuse requests whose encryption context looks like a secret or personal data")
+	auditRetention := fs.Duration("audit-retention", 0, "audit records older than this may be removed once exported and digested, from the trail and from a shared --store's index (0 keeps them)")
 	sweepInterval := fs.Duration("sweep-interval", time.Minute, "how often keys due for deletion or rotation are looked for, at least 1s; with a shared --store, another node takes these jobs over within 4 intervals when their node dies")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -54,6 +55,10 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	log := slog.New(handler)
+	if *auditRetention < 0 {
+		fmt.Fprintf(stderr, "custos server: bad --audit-retention %v: want 0 or more\n", *auditRetention)
+		return errUsage
+	}
 	if *sweepInterval < time.Second {
 		fmt.Fprintf(stderr, "custos server: bad --sweep-interval %v: want at least 1s\n", *sweepInterval)
 		return errUsage
@@ -91,6 +96,7 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		TLSKey:                 *tlsKey,
 		TLSSelfSigned:          *selfSigned,
 		SweepInterval:          *sweepInterval,
+		AuditRetention:         *auditRetention,
 		Logger:                 log,
 	}
 	if *regions != "" {
