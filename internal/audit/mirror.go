@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -364,10 +365,8 @@ func requestKeyID(params any) (string, bool) {
 }
 
 func addDistinct(list []string, v string) []string {
-	for _, s := range list {
-		if s == v {
-			return list
-		}
+	if slices.Contains(list, v) {
+		return list
 	}
 	return append(list, v)
 }

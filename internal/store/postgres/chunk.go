@@ -16,7 +16,7 @@ import (
 // stream of
 //
 //	event*
-//	event = uvarint(Seq) varint(Time, Unix nanoseconds) byte(ReadOnly: 0 or 1)
+//	event = uvarint(Seq) uvarint(Time: Unix nanoseconds as uint64) byte(ReadOnly: 0 or 1)
 //	        str(Region) str(EventID) str(EventName) str(EventSource)
 //	        str(Username) str(AccessKeyID) str(RequestID)
 //	        list(AccountIDs) list(ResourceNames) list(ResourceTypes) list(UsedKeys)
@@ -66,7 +66,7 @@ func (s *Store) encodeChunk(events []store.IndexedEvent) []byte {
 	for i := range events {
 		e := &events[i]
 		b = binary.AppendUvarint(b[:0], e.Seq)
-		b = binary.AppendVarint(b, e.Time.UnixNano())
+		b = binary.AppendUvarint(b, uint64(e.Time.UnixNano()))
 		ro := byte(0)
 		if e.ReadOnly {
 			ro = 1
@@ -102,7 +102,7 @@ func decodeChunk(node string, b []byte) ([]store.IndexedEvent, error) {
 	var out []store.IndexedEvent
 	for len(d.b) > 0 && d.err == nil {
 		e := store.IndexedEvent{Node: node, Seq: d.uvarint()}
-		e.Time = time.Unix(0, d.varint()).UTC()
+		e.Time = time.Unix(0, int64(d.uvarint())).UTC()
 		switch d.byte() {
 		case 0:
 		case 1:
@@ -137,19 +137,6 @@ func (d *chunkDecoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errBadChunk
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *chunkDecoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
 	if n <= 0 {
 		d.err = errBadChunk
 		return 0
