@@ -49,6 +49,8 @@ type explainReply struct {
 	Message      string
 	AuditReason  string
 	Resource     string
+	KeyState     string
+	StateError   string
 	Policies     []struct {
 		Type       string
 		Id         string
@@ -183,6 +185,12 @@ func printExplanation(w io.Writer, r *explainReply) error {
 	fmt.Fprintf(&b, "Reason:    %s\n", r.Reason)
 	if r.Message != "" {
 		fmt.Fprintf(&b, "Message:   %s\n", r.Message)
+	}
+	if r.KeyState != "" {
+		fmt.Fprintf(&b, "KeyState:  %s\n", r.KeyState)
+	}
+	if r.StateError != "" {
+		fmt.Fprintf(&b, "Refused:   %s (the key's state refuses the call, whatever the policies decide)\n", r.StateError)
 	}
 	b.WriteByte('\n')
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

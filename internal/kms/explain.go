@@ -8,6 +8,7 @@ import (
 	"github.com/custoskms/custos/internal/awsproto"
 	"github.com/custoskms/custos/internal/caller"
 	"github.com/custoskms/custos/internal/policy"
+	"github.com/custoskms/custos/internal/store"
 )
 
 // Policy types of an Explanation.
@@ -36,6 +37,13 @@ type Explanation struct {
 	// Resource is the resource decided on: the key ARN, an alias ARN, or
 	// "*" for actions on no key.
 	Resource string
+	// KeyState is the key's state (Enabled, Disabled, PendingDeletion, ...)
+	// when the action is on a key.
+	KeyState string `json:",omitempty"`
+	// StateError is the error ("DisabledException: ARN is disabled.") an
+	// authorized request gets anyway because of KeyState; "" when the state
+	// allows the action.
+	StateError string `json:",omitempty"`
 	// Policies are every policy that took part, in the order AWS weighs
 	// them: SCPs (root level first), the key policy, identity policies, the
 	// permissions boundary, session policies.
@@ -223,7 +231,38 @@ func (s *Service) Explain(ctx context.Context, c *Caller, action, keyID string, 
 			overrides(pc)
 		}
 	}
-	return s.explainAccess(ctx, &explained, a), nil
+	e := s.explainAccess(ctx, &explained, a)
+	e.KeyState = k.meta.State
+	if err := actionState(name, &k.meta); err != nil {
+		if ae, ok := awsproto.As(err); ok {
+			e.StateError = ae.Code + ": " + ae.Message
+		}
+	}
+	return e, nil
+}
+
+// actionState returns the error the live operation of action name (lower
+// case, without "kms:") gives after authorization because of k's state, or
+// nil: the checks of the operations, by the key-state table.
+func actionState(name string, k *store.Key) error {
+	switch name {
+	case "creategrant":
+		return createGrantState(k)
+	case "enablekeyrotation", "disablekeyrotation", "rotatekeyondemand":
+		return rotationState(k)
+	case "enablekey", "disablekey":
+		return checkState(k, useEnableDisable)
+	case "schedulekeydeletion":
+		return checkState(k, useSchedule)
+	case "cancelkeydeletion":
+		return checkState(k, useCancel)
+	case "createalias", "updatealias", "tagresource", "untagresource", "updatekeydescription":
+		return checkState(k, useModify)
+	}
+	if withRequestAlias[name] {
+		return checkState(k, useCrypto) // every cryptographic operation
+	}
+	return nil
 }
 
 // explainAccess decides a with the live authorizer and explains each

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	otypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
@@ -857,5 +858,61 @@ func TestExplainEndpoint(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "InvalidSignatureException") {
 		t.Errorf("Explain signed for organizations = %d %s, want InvalidSignatureException", resp.StatusCode, b)
+	}
+}
+
+// TestExplainKeyState: Explain names the key's state and the error the
+// state gives an authorized call, as the live call gives it.
+func TestExplainKeyState(t *testing.T) {
+	e := start(t)
+	c := e.kmsAs("us-east-1", rootCreds)
+	root := "arn:aws:iam::" + testAccount + ":root"
+	keyID, keyARN := createKey(t, c, "", false)
+	explain := func(action string) server.ExplainOutput {
+		return e.explain(t, rootCreds, explainReq{PrincipalArn: root, Action: action, KeyId: keyID})
+	}
+	check := func(state string, cases map[string]func() error) {
+		t.Helper()
+		for action, call := range cases {
+			out := explain(action)
+			want := ""
+			if err := call(); err != nil {
+				var ae smithy.APIError
+				if !errors.As(err, &ae) {
+					t.Fatalf("%s on a %s key: %v", action, state, err)
+				}
+				want = ae.ErrorCode() + ": " + ae.ErrorMessage()
+			}
+			if out.Decision != "Allow" || out.KeyState != state || out.StateError != want {
+				t.Errorf("Explain(%s) on a %s key = %s, KeyState %q, StateError %q; want Allow, %q, %q (the live call's)",
+					action, state, out.Decision, out.KeyState, out.StateError, state, want)
+			}
+		}
+	}
+	encrypt := func() error {
+		_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(keyID), Plaintext: []byte("x")})
+		return err
+	}
+	describe := func() error {
+		_, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+		return err
+	}
+	check("Enabled", map[string]func() error{"kms:Encrypt": encrypt, "kms:DescribeKey": describe})
+
+	try(c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(keyID)})).must(t)
+	check("Disabled", map[string]func() error{"kms:Encrypt": encrypt, "kms:DescribeKey": describe,
+		"kms:EnableKeyRotation": func() error {
+			_, err := c.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(keyID)})
+			return err
+		}})
+
+	try(c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyID), PendingWindowInDays: aws.Int32(7)})).must(t)
+	check("PendingDeletion", map[string]func() error{"kms:Encrypt": encrypt, "kms:DescribeKey": describe,
+		"kms:TagResource": func() error {
+			_, err := c.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(keyID), Tags: []types.Tag{{TagKey: aws.String("a"), TagValue: aws.String("b")}}})
+			return err
+		}})
+	if out := explain("kms:Encrypt"); !strings.Contains(out.StateError, keyARN) {
+		t.Errorf("Explain(kms:Encrypt) StateError = %q, want the key's ARN in it", out.StateError)
 	}
 }
