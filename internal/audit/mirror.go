@@ -52,6 +52,7 @@ type Mirror struct {
 	through uint64     // the last seq in the index, once known
 	known   bool
 	failing bool     // the last copy failed: log the next success
+	ahead   bool     // the index was found ahead of the trail (logged once)
 	pending []tapped // taken from the tap, not yet in the index
 	batch   []store.IndexedEvent
 }
@@ -194,6 +195,11 @@ func (m *Mirror) Sync(ctx context.Context) error {
 	m.log.imu.RLock()
 	durable := m.log.durable
 	m.log.imu.RUnlock()
+	if m.through > durable && !m.ahead {
+		m.ahead = true
+		m.opts.Logger.Warn("audit: the shared index holds records of this node's trail beyond its end (was the data folder restored from a backup?); records up to the index's are not copied",
+			"node", m.node, "trailEnd", durable, "indexed", m.through)
+	}
 	for {
 		// Drop what the index already has, then copy the next run of
 		// records: from the tap if it has the next one, else from the trail
