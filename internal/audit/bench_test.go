@@ -167,3 +167,48 @@ func BenchmarkMirrorSync(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
 }
+
+// BenchmarkMirrorLookup answers LookupEvents from a PostgreSQL index of
+// 100,000 records in 100 chunks, a chunk a second (skipped without the test
+// database): the newest page, a page of one key's events, and one event by
+// id (the oldest).
+func BenchmarkMirrorLookup(b *testing.B) {
+	idx := testIndex(b)
+	clock := newFakeClock()
+	l, _ := openTest(b, Options{Now: clock.Now, syncFile: func(*os.File) error { return nil }})
+	defer l.Close()
+	m := NewMirror(l, idx, MirrorOptions{})
+	ctx := context.Background()
+	for range 100 {
+		appendN(b, l, 1000, "Encrypt")
+		if err := m.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
+		clock.Add(time.Second)
+	}
+	first := ""
+	if segs, durable := l.snapshot(); durable > 0 {
+		forEachRecord(segs, 0, 1, func(r record) (bool, error) {
+			e, err := indexedEvent("", r)
+			first = e.EventID
+			return false, err
+		})
+	}
+	for _, bc := range []struct {
+		name string
+		q    Query
+	}{
+		{"newest", Query{}},
+		{"key", Query{ResourceName: keyARN(3)}},
+		{"event id", Query{EventID: first}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for range b.N {
+				hits, _, err := m.find(ctx, scoped(bc.q))
+				if err != nil || len(hits) == 0 {
+					b.Fatal(len(hits), err)
+				}
+			}
+		})
+	}
+}
